@@ -1,0 +1,50 @@
+"""Shared fixtures: a Stylizer with a seeded fresh decoder, small generated images on disk."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def random_decoder_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    from engine.decoder import Decoder
+
+    torch.manual_seed(seed)
+    return Decoder().layers.state_dict()
+
+
+def smooth_image(h: int, w: int, seed: int) -> np.ndarray:
+    """A photo-like HxWx3 uint8 RGB image: smooth colour gradients plus shapes and mild noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    img = np.zeros((h, w, 3))
+    for c in range(3):
+        a, b, p = rng.uniform(-3, 3, 3)
+        img[..., c] = 0.5 + 0.35 * np.sin(a * xx * 3 + b * yy * 3 + p)
+    cy, cx, r = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7), rng.uniform(0.1, 0.25)
+    disk = (yy - cy) ** 2 + (xx - cx) ** 2 < r ** 2
+    img[disk] = rng.uniform(0, 1, 3)
+    img += rng.normal(0, 0.03, img.shape)
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def stylizer():
+    from engine import Stylizer
+
+    return Stylizer(device="cpu", decoder_state=random_decoder_state())
+
+
+@pytest.fixture(scope="session")
+def images():
+    return {"content": smooth_image(64, 80, 1), "style_a": smooth_image(72, 72, 2),
+            "style_b": smooth_image(60, 90, 3)}
