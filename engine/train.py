@@ -439,3 +439,19 @@ def _last_log_row(path: Path) -> dict | None:
 
 
 IMAGE_SUFFIXES = IMAGE_SUFFIXES  # re-exported for the CLI's help text
+
+
+def export_checkpoint(run_dir: str | Path, dest: str | Path, extra: dict | None = None) -> Path:
+    """Write the run's latest checkpoint as an fp16 ``decoder.safetensors`` with metadata."""
+    run_dir = Path(run_dir)
+    state = json.loads((run_dir / "checkpoint" / "state.json").read_text())
+    decoder = Decoder(load_state_dict_file(run_dir / "checkpoint" / "decoder_fp32.safetensors"))
+    cfg = state["config"]
+    meta = {"steps": str(state["step"]), "crop": str(cfg["crop"]), "resize": str(cfg["resize"]),
+            "batch": str(cfg["batch"]), "encoder_id": encoder_id(), "config": json.dumps(cfg)}
+    last = _last_log_row(run_dir / "log.csv")
+    if last:
+        meta["losses"] = json.dumps({k: last[k] for k in ("content", "style", "identity")})
+    meta.update(extra or {})
+    save_decoder(decoder, dest, meta)
+    return Path(dest)

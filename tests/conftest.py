@@ -16,10 +16,14 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
 def random_decoder_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A freshly initialised decoder whose output spans [0,1] (default init gives ~0 ± 0.02)."""
     from engine.decoder import Decoder
 
     torch.manual_seed(seed)
-    return Decoder().layers.state_dict()
+    sd = Decoder().layers.state_dict()
+    sd["28.weight"] = sd["28.weight"] * 12.0
+    sd["28.bias"] = torch.full_like(sd["28.bias"], 0.5)
+    return sd
 
 
 def smooth_image(h: int, w: int, seed: int) -> np.ndarray:
@@ -44,7 +48,22 @@ def stylizer():
     return Stylizer(device="cpu", decoder_state=random_decoder_state())
 
 
+def stripes_image(h: int, w: int, period: int = 6) -> np.ndarray:
+    """High-contrast diagonal stripes in yellow and dark blue: a 'style' far from any photo."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    band = ((xx + yy) // period) % 2 == 0
+    img = np.where(band[..., None], [240, 200, 30], [20, 30, 120])
+    return img.astype(np.uint8)
+
+
+def noise_image(h: int, w: int, seed: int) -> np.ndarray:
+    """Coarse red/magenta colour noise."""
+    rng = np.random.default_rng(seed)
+    small = rng.uniform(0, 1, (h // 4 + 1, w // 4 + 1, 3)) * [255, 60, 200]
+    return np.kron(small, np.ones((4, 4, 1)))[:h, :w].astype(np.uint8)
+
+
 @pytest.fixture(scope="session")
 def images():
-    return {"content": smooth_image(64, 80, 1), "style_a": smooth_image(72, 72, 2),
-            "style_b": smooth_image(60, 90, 3)}
+    return {"content": smooth_image(64, 80, 1), "style_a": stripes_image(72, 72),
+            "style_b": noise_image(60, 90, 3)}

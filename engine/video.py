@@ -1,0 +1,508 @@
+"""``main.py video``: stylize a video file, keeping its timing, size and sound.
+
+Pipeline (one thread): PyAV demuxes the input; each video packet is decoded to ``HxWx3`` uint8
+BGR frames, stylized by a :class:`~engine.stylizer.Stylizer` (optionally with its temporal
+:mod:`~engine.stabilize` stage), re-encoded (H.264 via libx264, MPEG-4 part 2 where PyAV's
+FFmpeg lacks it) with the source frame's timestamp, and muxed. Audio packets are copied as
+they are when the output container accepts the codec, else re-encoded to AAC. Every frame
+keeps its presentation time, so frame rate (constant or variable), frame count and duration
+survive.
+
+The output is written to a temporary file next to ``OUT`` and renamed onto it only when the
+whole video is done: an interrupted or failed run leaves neither a broken ``OUT`` nor the
+temporary file (an existing ``OUT`` is untouched).
+
+The module also makes test clips by code (:func:`pattern_image`, :func:`synthetic_clip`,
+:func:`tone`, :func:`write_video`): a slow pan and zoom over an image with simulated sensor
+noise and a lighting drift, optionally with a sine tone as audio.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from .errors import InputError
+
+OUTPUT_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+STILL_IMAGE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe")
+DEFAULT_CRF = 18  # visually near-lossless H.264
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What :func:`probe_video` found: size, nominal frame rate, frame count estimate, audio."""
+
+    width: int
+    height: int
+    fps: Fraction
+    frames: int  # from the container header, or estimated from the duration; 0 if unknown
+    duration: float  # seconds, 0.0 if unknown
+    audio_codec: str | None
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise InputError(path, "no such file")
+    if path.is_dir():
+        raise InputError(path, "is a directory, not a video file")
+    if path.stat().st_size == 0:
+        raise InputError(path, "file is empty (0 bytes)")
+
+
+def open_video(path: str | os.PathLike):
+    """Open ``path`` with PyAV and check it has a video track; every failure is an InputError.
+
+    Returns the open input container (close it, or use it in ``with``).
+    """
+    import av
+
+    path = Path(path)
+    _check_path(path)
+    try:
+        container = av.open(str(path), "r")
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(path, f"not a readable video ({_ffmpeg_reason(exc)})") from None
+    fmt = container.format.name
+    if not container.streams.video:
+        container.close()
+        raise InputError(path, "has no video track")
+    if any(part in STILL_IMAGE_FORMATS for part in fmt.split(",")):
+        container.close()
+        raise InputError(path, "is a still image, not a video (use `main.py stylize` for images)")
+    stream = container.streams.video[0]
+    if not stream.codec_context or stream.codec_context.width <= 0 or stream.codec_context.height <= 0:
+        container.close()
+        raise InputError(path, "video track has no frame size (unsupported or corrupt)")
+    return container
+
+
+def _ffmpeg_reason(exc: BaseException) -> str:
+    import av
+
+    if isinstance(exc, av.error.FFmpegError) and getattr(exc, "strerror", None):
+        return exc.strerror.splitlines()[0]
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:160]
+
+
+def _frame_rate(stream) -> Fraction:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate and 0 < float(rate) < 1000:
+            return Fraction(rate)
+    return Fraction(30)
+
+
+def _info(container) -> VideoInfo:
+    stream = container.streams.video[0]
+    fps = _frame_rate(stream)
+    duration = 0.0
+    if stream.duration and stream.time_base:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration:
+        duration = container.duration / 1_000_000
+    frames = int(stream.frames or 0) or int(round(duration * float(fps)))
+    audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+    cc = stream.codec_context
+    return VideoInfo(cc.width, cc.height, fps, frames, duration, audio)
+
+
+def probe_video(path: str | os.PathLike) -> VideoInfo:
+    """Size, frame rate, frame count and audio codec of a video file (InputError if unreadable)."""
+    with open_video(path) as container:
+        return _info(container)
+
+
+def read_frames(path: str | os.PathLike, fmt: str = "rgb24") -> Iterator[np.ndarray]:
+    """Yield every frame of a video as ``HxWx3`` uint8 (``rgb24`` or ``bgr24``)."""
+    import av
+
+    with open_video(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                yield frame.to_ndarray(format=fmt)
+        except av.error.FFmpegError as exc:
+            raise InputError(path, f"corrupt video data ({_ffmpeg_reason(exc)})") from None
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+def video_codec_name() -> str:
+    """``libx264`` when PyAV's FFmpeg has it, else ``mpeg4``."""
+    import av
+
+    try:
+        av.codec.Codec("libx264", "w")
+        return "libx264"
+    except Exception:  # noqa: BLE001 - codec missing from this FFmpeg build
+        return "mpeg4"
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """Container format for an output file name (InputError for unsupported suffixes)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise InputError(path, f"unsupported output format {suffix or '(none)'!r}; "
+                               f"use one of {', '.join(sorted(OUTPUT_FORMATS))}")
+    return OUTPUT_FORMATS[suffix]
+
+
+def add_video_stream(out, width: int, height: int, fps: Fraction, time_base: Fraction | None = None,
+                     crf: int = DEFAULT_CRF):
+    """Add an H.264 (or MPEG-4) stream of ``width x height`` to an output container."""
+    codec = video_codec_name()
+    stream = out.add_stream(codec, rate=fps)
+    stream.width, stream.height = width, height
+    if codec == "libx264":
+        # x264's 4:2:0 needs even sides; 4:4:4 keeps odd sizes exact.
+        stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+        stream.options = {"crf": str(crf), "preset": "veryfast"}
+    else:
+        stream.pix_fmt = "yuv420p"
+        stream.bit_rate = max(1_000_000, int(width * height * float(fps) * 0.25))
+    stream.codec_context.time_base = time_base or Fraction(1, 1) / fps
+    return stream
+
+
+def tone(seconds: float, rate: int = 44100, freq: float = 440.0, channels: int = 2) -> np.ndarray:
+    """A sine tone: ``[channels, samples]`` float32 in [-0.5, 0.5]."""
+    t = np.arange(int(round(seconds * rate))) / rate
+    wave = (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    return np.repeat(wave[None], channels, axis=0)
+
+
+def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float | Fraction = 24,
+                audio: np.ndarray | None = None, audio_rate: int = 44100, fmt: str = "rgb24",
+                crf: int = DEFAULT_CRF) -> int:
+    """Encode ``HxWx3`` uint8 frames (and optional ``[channels, samples]`` float audio, muxed as
+    AAC) to ``path`` atomically. Returns the number of frames written."""
+    import av
+
+    from .weights import atomic_write
+
+    fps = Fraction(fps).limit_denominator(1001)
+    container_format = output_format(path)
+    count = 0
+
+    def write(tmp: str) -> None:
+        nonlocal count
+        with av.open(tmp, "w", format=container_format) as out:
+            frames_iter = iter(frames)
+            first = next(frames_iter, None)
+            if first is None:
+                raise ValueError("no frames to write")
+            video = add_video_stream(out, first.shape[1], first.shape[0], fps, crf=crf)
+            encoder = _audio_encoder(out, audio, audio_rate) if audio is not None else None
+            for i, arr in enumerate(_chain(first, frames_iter)):
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format=fmt)
+                frame.pts = i
+                out.mux(video.encode(frame))
+                count += 1
+            out.mux(video.encode(None))
+            if encoder is not None:
+                encoder(out)
+
+    atomic_write(path, write)
+    return count
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _audio_encoder(out, samples: np.ndarray, rate: int) -> Callable:
+    """Add an AAC stream for planar float ``samples``; returns ``encode_all(out)``."""
+    import av
+
+    samples = np.ascontiguousarray(np.atleast_2d(samples).astype(np.float32))
+    stream = out.add_stream("aac", rate=rate)
+    stream.layout = "stereo" if samples.shape[0] == 2 else "mono"
+
+    def encode_all(container) -> None:
+        chunk = 1024
+        for start in range(0, samples.shape[1], chunk):
+            part = samples[:, start:start + chunk]
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(part), format="fltp",
+                                               layout=stream.layout.name)
+            frame.sample_rate = rate
+            frame.pts = start
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+    return encode_all
+
+
+# --- test clips -------------------------------------------------------------------------------
+
+def pattern_image(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A generated photo-like ``HxWx3`` uint8 RGB image: gradients, shapes and fine texture."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) / max(h, w)
+    img = np.zeros((h, w, 3), np.float32)
+    for c in range(3):
+        a, b, p = rng.uniform(-3, 3, 3)
+        img[..., c] = 0.5 + 0.3 * np.sin(a * xx * 3 + b * yy * 3 + p)
+    for _ in range(12):
+        color = tuple(float(v) for v in rng.uniform(0, 1, 3))
+        cx, cy = int(rng.uniform(0, w)), int(rng.uniform(0, h))
+        size = int(rng.uniform(0.04, 0.18) * max(h, w))
+        if rng.random() < 0.5:
+            cv2.circle(img, (cx, cy), size, color, -1, lineType=cv2.LINE_AA)
+        else:
+            cv2.rectangle(img, (cx - size, cy - size // 2), (cx + size, cy + size // 2), color, -1,
+                          lineType=cv2.LINE_AA)
+    texture = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1.5)
+    img += 0.12 * texture[..., None] / (texture.std() + 1e-6)
+    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def synthetic_clip(base_rgb: np.ndarray, n_frames: int, size: tuple[int, int], seed: int = 0,
+                   pan: tuple[float, float] = (0.2, 0.08), zoom: tuple[float, float] = (1.0, 1.15),
+                   rotate_deg: float = 0.0, noise: float = 3.0, drift: float = 0.12) -> list[np.ndarray]:
+    """Frames of a simulated camera move over ``base_rgb``: ``n_frames`` ``HxWx3`` uint8 RGB.
+
+    ``size`` is ``(width, height)``. The view pans by ``pan`` (fractions of the base image,
+    x and y) and zooms from ``zoom[0]`` to ``zoom[1]``, rotating by ``rotate_deg`` overall;
+    each frame gets Gaussian sensor noise (``noise``, in 0..255 units, brighter pixels
+    noisier) and a slow lighting drift (gain up to ``1 + drift`` with a warming colour cast).
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    bh, bw = base_rgb.shape[:2]
+    w, h = size
+    # The widest view (zoom[0]) spans this fraction of the base, leaving room for the pan.
+    fit = min((1 - abs(pan[0])) * bw / w, (1 - abs(pan[1])) * bh / h) / (1.0 + abs(rotate_deg) / 45)
+    base = base_rgb.astype(np.float32)
+    frames = []
+    for t in range(n_frames):
+        u = t / max(1, n_frames - 1)
+        ease = 0.5 - 0.5 * math.cos(math.pi * u)
+        scale = fit / (zoom[0] + (zoom[1] - zoom[0]) * ease)  # base pixels per output pixel
+        cx = bw / 2 + (ease - 0.5) * pan[0] * bw
+        cy = bh / 2 + (ease - 0.5) * pan[1] * bh
+        angle = math.radians(rotate_deg * (ease - 0.5))
+        cos, sin = math.cos(angle) * scale, math.sin(angle) * scale
+        # output (x, y) → base coordinates
+        m = np.array([[cos, -sin, cx - cos * w / 2 + sin * h / 2],
+                      [sin, cos, cy - sin * w / 2 - cos * h / 2]], np.float32)
+        view = cv2.warpAffine(base, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REFLECT)
+        gain = 1.0 + drift * math.sin(math.pi * u)
+        cast = np.array([1 + 0.3 * drift * u, 1.0, 1 - 0.3 * drift * u], np.float32)
+        view = view * gain * cast
+        sigma = noise * np.sqrt(np.clip(view, 1, 255) / 128.0)
+        view = view + rng.normal(0, 1, view.shape).astype(np.float32) * sigma
+        frames.append((np.clip(view, 0, 255) + 0.5).astype(np.uint8))
+    return frames
+
+
+# --- stylizing a file ---------------------------------------------------------------------------
+
+def output_size(width: int, height: int, short_side: int | None) -> tuple[int, int]:
+    """Output ``(width, height)``: the input's, or scaled so the shorter side is ``short_side``
+    (rounded to even sides for 4:2:0 video)."""
+    if not short_side:
+        return width, height
+    scale = short_side / min(width, height)
+    return max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
+
+
+def stylize_video(in_path: str | os.PathLike, out_path: str | os.PathLike,
+                  stylize: Callable[[np.ndarray], np.ndarray], size: int | None = None,
+                  progress: bool = True, crf: int = DEFAULT_CRF) -> int:
+    """Stylize every frame of ``in_path`` into ``out_path`` (atomic); returns the frame count.
+
+    ``stylize`` maps an ``HxWx3`` uint8 BGR frame to one of the same size (a
+    :class:`~engine.stylizer.Stylizer`, typically). ``size``: shorter side of the output.
+    """
+    import av
+
+    from .weights import atomic_write
+
+    in_path, out_path = Path(in_path), Path(out_path)
+    container_format = output_format(out_path)
+    if out_path.is_dir():
+        raise InputError(out_path, "is a directory; give an output file name")
+    if out_path.exists() and out_path.resolve() == in_path.resolve():
+        raise InputError(out_path, "output would overwrite the input")
+    with open_video(in_path) as src:
+        info = _info(src)
+        count = 0
+
+        def write(tmp: str) -> None:
+            nonlocal count
+            with av.open(tmp, "w", format=container_format) as out:
+                count = _transcode(src, out, stylize, info, size, progress, crf, in_path)
+
+        try:
+            atomic_write(out_path, write)
+        except OSError as exc:
+            raise InputError(out_path, f"cannot write video ({exc.strerror or exc})") from None
+    return count
+
+
+def _transcode(src, out, stylize, info: VideoInfo, size: int | None, progress: bool, crf: int,
+               in_path: Path) -> int:
+    import av
+    import cv2
+    from tqdm import tqdm
+
+    vin = src.streams.video[0]
+    vin.thread_type = "AUTO"
+    width, height = output_size(info.width, info.height, size)
+    vout = add_video_stream(out, width, height, info.fps, time_base=vin.time_base, crf=crf)
+    audio = _AudioPass(src, out) if src.streams.audio else None
+    step = max(1, round(1 / (float(info.fps) * float(vin.time_base))))
+    last_pts, count = None, 0
+    bar = tqdm(total=info.frames or None, unit="frame", desc="video", disable=not progress,
+               dynamic_ncols=True, file=sys.stderr)
+    streams = [vin] + ([audio.stream_in] if audio else [])
+    try:
+        for packet in src.demux(*streams):
+            if audio and packet.stream is audio.stream_in:
+                audio.push(packet)
+                continue
+            for frame in packet.decode():
+                bgr = frame.to_ndarray(format="bgr24")
+                if (bgr.shape[1], bgr.shape[0]) != (width, height):
+                    bgr = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
+                result = av.VideoFrame.from_ndarray(np.ascontiguousarray(stylize(bgr)), format="bgr24")
+                pts = frame.pts
+                if pts is None or (last_pts is not None and pts <= last_pts):
+                    pts = 0 if last_pts is None else last_pts + step
+                result.pts, result.time_base, last_pts = pts, vin.time_base, pts
+                out.mux(vout.encode(result))
+                count += 1
+                bar.update(1)
+    except av.error.FFmpegError as exc:
+        raise InputError(in_path, f"corrupt video data after {count} frames ({_ffmpeg_reason(exc)})") from None
+    finally:
+        bar.close()
+    if count == 0:
+        raise InputError(in_path, "no decodable video frames")
+    out.mux(vout.encode(None))
+    if audio:
+        audio.flush()
+    return count
+
+
+class _AudioPass:
+    """Carries the first audio track over: packet copy when the container takes the codec,
+    else decode → resample → AAC."""
+
+    def __init__(self, src, out):
+        import av
+
+        self.stream_in = src.streams.audio[0]
+        self.out = out
+        codec = self.stream_in.codec_context.name
+        self.copy = codec in out.supported_codecs and codec in ("aac", "mp3", "opus", "ac3", "eac3",
+                                                                "alac", "flac", "vorbis")
+        if self.copy:
+            self.stream_out = out.add_stream_from_template(self.stream_in)
+            return
+        rate = self.stream_in.codec_context.sample_rate or 48000
+        if rate not in (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000):
+            rate = 48000
+        layout = "mono" if self.stream_in.codec_context.channels == 1 else "stereo"
+        self.stream_out = out.add_stream("aac", rate=rate)
+        self.stream_out.layout = layout
+        self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+
+    def push(self, packet) -> None:
+        if self.copy:
+            if packet.dts is None or packet.size == 0:
+                return
+            packet.stream = self.stream_out
+            self.out.mux(packet)
+            return
+        for frame in packet.decode():
+            frame.pts = None
+            for resampled in self.resampler.resample(frame):
+                self.out.mux(self.stream_out.encode(resampled))
+
+    def flush(self) -> None:
+        if self.copy:
+            return
+        for resampled in self.resampler.resample(None):
+            self.out.mux(self.stream_out.encode(resampled))
+        self.out.mux(self.stream_out.encode(None))
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+def add_arguments(p) -> None:
+    from .cli import add_model_arguments
+
+    p.add_argument("input", help="video file to stylize")
+    p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mov, .mkv)")
+    p.add_argument("--style", nargs="+", required=True, metavar="IMAGE", help="style image(s)")
+    p.add_argument("--weights", nargs="+", type=float, default=None,
+                   help="one weight per style (normalised to sum 1)")
+    p.add_argument("--alpha", type=float, default=1.0, help="content–style trade-off in [0,1]")
+    p.add_argument("--preserve-color", action="store_true",
+                   help="keep the video's colours (luminance-only style transfer)")
+    p.add_argument("--size", type=int, default=None,
+                   help="resize frames so the shorter side is N (default: the input's size)")
+    p.add_argument("--style-size", type=int, default=512,
+                   help="shorter side of the style images when encoded (default 512)")
+    p.add_argument("--stabilize", choices=["on", "off"], default="on",
+                   help="temporal anti-flicker stage (default on)")
+    p.add_argument("--crf", type=int, default=DEFAULT_CRF,
+                   help=f"H.264 quality, lower is better (default {DEFAULT_CRF})")
+    add_model_arguments(p)
+
+
+def _check_args(args) -> None:
+    if not 0.0 <= args.alpha <= 1.0:
+        raise InputError(None, f"--alpha must be in [0, 1], got {args.alpha}")
+    if args.weights is not None and len(args.weights) != len(args.style):
+        raise InputError(None, f"{len(args.weights)} weights for {len(args.style)} styles")
+    if args.size is not None and not 16 <= args.size <= 4320:
+        raise InputError(None, f"--size must be between 16 and 4320, got {args.size}")
+    if not 64 <= args.style_size <= 4096:
+        raise InputError(None, f"--style-size must be between 64 and 4096, got {args.style_size}")
+    if not 0 <= args.crf <= 51:
+        raise InputError(None, f"--crf must be between 0 and 51, got {args.crf}")
+    output_format(args.output)
+
+
+def run(args) -> int:
+    import torch
+
+    from .imageio import load_image_rgb
+    from .stylizer import Stylizer
+
+    _check_args(args)
+    probe_video(args.input)
+    styles = [load_image_rgb(s) for s in args.style]
+    stylizer = Stylizer(device=args.device, decoder=args.decoder, encoder=args.encoder,
+                        style_side=args.style_size)
+    try:
+        stylizer.set_styles(styles, args.weights)
+    except ValueError as exc:
+        raise InputError(None, str(exc)) from None
+    stylizer.alpha = args.alpha
+    stylizer.preserve_color = args.preserve_color
+    stylizer.stabilize = args.stabilize == "on"
+    stylizer.reset()
+    try:
+        count = stylize_video(args.input, args.output, stylizer, size=args.size, crf=args.crf)
+    except torch.cuda.OutOfMemoryError:
+        raise InputError(args.input, "out of GPU memory; try a smaller --size or --device cpu") from None
+    print(f"{args.output}: {count} frames", file=sys.stderr)
+    return 0
