@@ -78,10 +78,14 @@ def _rank(name: str, seed: int) -> str:
     return hashlib.sha1(f"{seed}:{name}".encode()).hexdigest()
 
 
+def _rel(path: Path, root: str) -> str:
+    return path.relative_to(root).as_posix()
+
+
 def make_split(content_dir: str, style_dir: str, n_content: int, n_style: int, seed: int = 2017) -> dict:
-    """Seeded rule: the files whose sha1(f"{seed}:{name}") sort first are held out."""
-    content = sorted(p.name for p in list_images(content_dir))
-    style = sorted(p.name for p in list_images(style_dir))
+    """Seeded rule: the files whose sha1(f"{seed}:{relative path}") sort first are held out."""
+    content = sorted(_rel(p, content_dir) for p in list_images(content_dir))
+    style = sorted(_rel(p, style_dir) for p in list_images(style_dir))
     return {
         "rule": f"sort file names by sha1('{seed}:' + name); the first {n_content} content and "
                 f"{n_style} style images are held out",
@@ -313,8 +317,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
 
     split = load_or_make_split(cfg)
     held_c, held_s = set(split["content"]), set(split["style"])
-    content = [p for p in list_images(cfg.content) if p.name not in held_c]
-    style = [p for p in list_images(cfg.style) if p.name not in held_s]
+    content = [p for p in list_images(cfg.content) if _rel(p, cfg.content) not in held_c]
+    style = [p for p in list_images(cfg.style) if _rel(p, cfg.style) not in held_s]
     if not content or not style:
         raise SystemExit(f"no training images in {cfg.content} or {cfg.style}")
 
@@ -353,7 +357,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     old_handlers = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     deadline = time.time() + cfg.max_minutes * 60 if cfg.max_minutes > 0 else math.inf
     n_id = int(round(cfg.batch * cfg.identity_fraction))
-    skipped_total, acc, t_last = 0, None, time.time()
+    skipped_total, acc, n_acc, t_last = 0, None, 0, time.time()
 
     from tqdm import tqdm
 
@@ -393,8 +397,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
 
             vals = torch.stack([loss.detach(), l_content.detach(), l_style.detach(), l_id.detach()])
             acc = vals if acc is None else acc + vals
+            n_acc += 1
             if step % cfg.log_every == 0 or step == cfg.iters:
-                n = cfg.log_every if step % cfg.log_every == 0 else step % cfg.log_every
+                n, n_acc = n_acc, 0
                 mean = (acc / n).tolist()
                 acc = None
                 dt = (time.time() - t_last) / n
