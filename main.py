@@ -37,10 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="app only: inference device")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    parser.add_argument("--screenshot", default=None, help=argparse.SUPPRESS)  # app: PNG of the window
+    parser.add_argument("--quit-after", type=float, default=None, help=argparse.SUPPRESS)  # app: close after N s
+
     p = sub.add_parser("app", help="open the live window (the default with no command)")
-    p.add_argument("--source", default=None)
-    p.add_argument("--style", nargs="*", default=None, metavar="IMAGE")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    # SUPPRESS defaults: options given before 'app' are not reset by the subcommand
+    p.add_argument("--source", default=argparse.SUPPRESS)
+    p.add_argument("--style", nargs="*", default=argparse.SUPPRESS, metavar="IMAGE")
+    p.add_argument("--device", default=argparse.SUPPRESS, choices=["auto", "cpu", "cuda"])
+    p.add_argument("--screenshot", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.add_argument("--quit-after", type=float, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     import importlib
 
@@ -105,7 +111,8 @@ def _dispatch(args, parser) -> int:
     if cmd == "app":
         from app.main_window import run_app
 
-        return run_app(source=args.source, styles=args.style, device=args.device)
+        return run_app(source=args.source, styles=args.style, device=args.device,
+                       screenshot=args.screenshot, quit_after=args.quit_after)
     if getattr(args, "module", None):
         import importlib
 

@@ -1,0 +1,644 @@
+"""The main window: live view, controls, gallery; and :func:`run_app`, the app's entry point.
+
+The GUI thread only shows and controls. Frames go capture thread → frames slot → inference
+thread → results slot → :class:`~app.view.VideoView` (see :mod:`app.workers`). Every control
+change builds a new :class:`~app.pipeline.Controls` and swaps it into the inference thread, which
+uses it from the next frame on.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QSize, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
+from PySide6.QtWidgets import (QApplication, QButtonGroup, QComboBox, QDockWidget, QFileDialog, QLabel,
+                               QMainWindow, QSizePolicy, QStackedWidget, QToolButton, QWidget)
+
+from engine.errors import InputError
+from engine.imageio import IMAGE_SUFFIXES, list_images
+from engine.sources import VIDEO_SUFFIXES
+
+from .panels import ControlsPanel, NoSourcePage
+from .pipeline import RESOLUTIONS, Controls, LatestSlot, resolution_label
+from .view import MODES, VideoView
+from .workers import CaptureThread, InferenceThread, JobThread, StylizerBox
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_STYLES_DIR = ROOT / "assets" / "styles"
+CAMERA_CHOICES = (0, 1, 2)
+MESSAGE_MS = 8000
+
+
+def default_output_dir() -> Path:
+    pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    return Path(pictures or Path.home()) / "adain-live"
+
+
+class MainWindow(QMainWindow):
+    """The app window. ``stylizer_factory`` (a callable returning a Stylizer) lets tests inject a
+    small model; by default the Stylizer is built with ``device`` in the inference thread."""
+
+    def __init__(self, source=None, styles=None, device: str = "auto", settings: QSettings | None = None,
+                 stylizer_factory=None, output_dir=None, style_cache_dir=None,
+                 default_styles_dir: str | os.PathLike = DEFAULT_STYLES_DIR):
+        super().__init__()
+        self.settings = settings or QSettings("adain-live", "adain-live")
+        self.messages: list[str] = []  # everything shown in the status bar, newest last
+        self.frames = LatestSlot()
+        self.results = LatestSlot()
+        self.box = StylizerBox()
+        self.device_summary = ""
+        self.source_info = ""
+        self.fps = 0.0
+        self.latency = 0.0
+        self._interval = 0.0
+        self._last_result_t: float | None = None
+        self._record_started = 0.0
+        self._pushed_styles: tuple = ((), (), ())
+        self._closed = False
+        self.last_recording: tuple[str, int, str] | None = None
+        self.output_dir = Path(output_dir or self.settings.value("output_dir", "") or default_output_dir())
+        self.setWindowTitle("adain-live — live style transfer")
+        self.setAcceptDrops(True)
+
+        self._build_ui()
+        self._restore_settings()
+        self.inference = InferenceThread(self.frames, self.results, self.box,
+                                         stylizer_factory or _default_factory(device, self))
+        self.jobs = JobThread(self.box, style_cache_dir)
+        self.capture: CaptureThread | None = None
+        self._connect_threads()
+        self._push_controls()
+        self.inference.start()
+        self.jobs.start()
+        self._load_gallery(styles, Path(default_styles_dir))
+        self.set_source(source if source is not None else self.settings.value("source", "0"))
+        self._readout_timer = QTimer(self, interval=500, timeout=self._update_readout)
+        self._readout_timer.start()
+
+    # --- UI construction ------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.view = VideoView()
+        self.view.set_overlay("Loading the model…")
+        self.no_source = NoSourcePage()
+        self.no_source_label = self.no_source.detail
+        self.no_source.pattern_button.clicked.connect(lambda: self.set_source("pattern"))
+        self.no_source.file_button.clicked.connect(self._open_file_dialog)
+        self.no_source.camera_button.clicked.connect(lambda: self.set_source("0"))
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.no_source)
+        self.setCentralWidget(self.stack)
+        self._build_toolbar()
+        self._build_panel()
+        self._build_status_bar()
+        self.resize(1180, 720)
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("toolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(12, 12))
+        tb.addWidget(QLabel("Source"))
+        self.source_combo = QComboBox()
+        self.source_combo.setMinimumWidth(150)
+        for index in CAMERA_CHOICES:
+            self.source_combo.addItem(f"Camera {index}", str(index))
+        self.source_combo.addItem("Test pattern", "pattern")
+        self.source_combo.addItem("Video or image file…", "__file__")
+        self.source_combo.activated.connect(self._on_source_chosen)
+        tb.addWidget(self.source_combo)
+        tb.addWidget(QLabel("Resolution"))
+        self.resolution_combo = QComboBox()
+        for side in RESOLUTIONS:
+            self.resolution_combo.addItem(resolution_label(side), side)
+        self.resolution_combo.setToolTip("Processing size (shorter side). Lower is faster.")
+        self.resolution_combo.currentIndexChanged.connect(self._on_resolution_chosen)
+        tb.addWidget(self.resolution_combo)
+        tb.addSeparator()
+        self.mode_group = QButtonGroup(self)
+        for i, (mode, text) in enumerate(zip(MODES, ("Stylized", "Split", "Original"))):
+            button = QToolButton(text=text, checkable=True)
+            button.setToolTip({"split": "Original left, stylized right; drag the divider",
+                               "original": "Show the camera as it is"}.get(mode, "Show the stylized video"))
+            self.mode_group.addButton(button, i)
+            tb.addWidget(button)
+        self.mode_group.button(0).setChecked(True)
+        self.mode_group.idClicked.connect(lambda i: self.view.set_mode(MODES[i]))
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        tb.addWidget(spacer)
+        self.snapshot_action = QAction("Snapshot", self, shortcut=QKeySequence("S"),
+                                       toolTip="Save a full-resolution PNG (S)", triggered=self.take_snapshot)
+        tb.addAction(self.snapshot_action)
+        self.record_button = QToolButton(text="Record", checkable=True, objectName="record")
+        self.record_button.setIcon(_dot_icon(QColor(220, 60, 60)))
+        self.record_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.record_button.setToolTip("Record the stylized video to MP4 (R)")
+        self.record_button.clicked.connect(self.toggle_recording)
+        tb.addWidget(self.record_button)
+        self.addAction(QAction(self, shortcut=QKeySequence("R"), triggered=self.record_button.click))
+        self.addAction(QAction(self, shortcut=QKeySequence("V"), triggered=self._cycle_view))
+        self.addAction(QAction(self, shortcut=QKeySequence("F11"), triggered=self._toggle_full_screen))
+        folder = QAction("Output folder…", self, triggered=self._choose_output_dir,
+                         toolTip="Where snapshots and recordings are saved")
+        tb.addAction(folder)
+
+    def _build_panel(self) -> None:
+        self.panel = ControlsPanel()
+        p = self.panel
+        self.alpha_slider, self.alpha_value = p.alpha_slider, p.alpha_value
+        self.preserve_check, self.stabilize_check = p.preserve_check, p.stabilize_check
+        self.gallery, self.blend_panel = p.gallery, p.blend_panel
+        self.alpha_slider.valueChanged.connect(self._on_alpha)
+        self.preserve_check.toggled.connect(self._push_controls)
+        self.stabilize_check.toggled.connect(self._push_controls)
+        self.gallery.changed.connect(self._on_gallery_changed)
+        p.add_button.clicked.connect(self._add_styles_dialog)
+        p.remove_button.clicked.connect(self._remove_selected)
+        self.addAction(QAction(self, shortcut=QKeySequence.StandardKey.Delete, triggered=self._remove_selected))
+        dock = QDockWidget("Controls", self)
+        dock.setObjectName("controls")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        dock.setTitleBarWidget(QWidget())
+        dock.setWidget(p.scroll_area())
+        dock.setMinimumWidth(340)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.record_label = QLabel()
+        self.record_label.setStyleSheet("color: #ff6b6b; font-weight: bold;")
+        self.source_label = QLabel()
+        self.device_label = QLabel("loading model…")
+        self.fps_label = QLabel("– fps")
+        for w in (self.record_label, self.source_label, self.device_label, self.fps_label):
+            bar.addPermanentWidget(w)
+
+    # --- threads ----------------------------------------------------------------------------
+    def _connect_threads(self) -> None:
+        inf = self.inference
+        inf.result_ready.connect(self._on_result)
+        inf.stylizer_ready.connect(self._on_stylizer_ready)
+        inf.message.connect(self.show_message)
+        inf.resolution_lowered.connect(self._on_resolution_lowered)
+        inf.recording_started.connect(self._on_recording_started)
+        inf.recording_finished.connect(self._on_recording_finished)
+        self.jobs.style_ready.connect(self._on_style_ready)
+        self.jobs.style_failed.connect(self._on_style_failed)
+        self.jobs.snapshot_done.connect(self._on_snapshot_done)
+
+    def set_source(self, spec) -> None:
+        """Switch to another source (camera index, 'pattern', file path); the old one is released."""
+        spec = str(spec)
+        self._stop_capture()
+        self.frames.clear()
+        self.inference.reset_temporal_state()
+        self.capture = CaptureThread(spec, self.frames)
+        self.capture.opened.connect(self._on_source_opened)
+        self.capture.failed.connect(self._on_source_failed)
+        self.capture.message.connect(self.show_message)
+        self.capture.start()
+        self.settings.setValue("source", spec)
+        self._select_source_item(spec)
+
+    def _stop_capture(self) -> None:
+        if self.capture is not None:
+            for sig in (self.capture.opened, self.capture.failed, self.capture.message):
+                sig.disconnect()
+            self.capture.stop()
+            self.capture = None
+
+    def _on_source_opened(self, description: str, w: int, h: int, fps: float) -> None:
+        self.source_info = f"{description} {w}×{h}"
+        self.source_label.setText(self.source_info)
+        self.stack.setCurrentWidget(self.view)
+        self.show_message(f"source: {description} ({w}×{h}, {fps:.0f} fps)")
+
+    def _on_source_failed(self, reason: str) -> None:
+        self.no_source_label.setText(f"{reason}\n\nChoose another source, or plug a camera in and try again:")
+        self.stack.setCurrentWidget(self.no_source)
+        self.source_label.setText("no source")
+        self.show_message(reason)
+
+    def _on_stylizer_ready(self, summary: str) -> None:
+        self.device_summary = summary
+        self.device_label.setText(summary)
+        cuda = self.box.stylizer is not None and self.box.stylizer.device.type == "cuda"
+        if self._auto_resolution and cuda:  # first run on a GPU: more detail by default
+            self._set_resolution(512)
+        self._push_controls()
+
+    def _on_result(self) -> None:
+        self.inference.acknowledge()
+        _, result = self.results.latest()
+        if result is None or self._closed:
+            return
+        self.view.set_result(result)
+        if self._last_result_t is not None:  # smooth the interval, not the rate (rates average badly)
+            dt = max(result.t_done - self._last_result_t, 1e-6)
+            self._interval = dt if self._interval == 0 else 0.85 * self._interval + 0.15 * dt
+            self.fps = 1.0 / self._interval
+        self._last_result_t = result.t_done
+        self.latency = result.latency if self.latency == 0 else 0.9 * self.latency + 0.1 * result.latency
+        self.view.set_overlay(self._overlay_text(result))
+
+    def _overlay_text(self, result) -> str:
+        if result.styled or self.view.mode == "original":
+            return ""
+        if not self.box.ready.is_set():
+            return "Loading the model…"
+        if self.box.stylizer is None:
+            return "No model loaded: showing the camera unstyled"
+        if any(not e.ready for e in self.gallery.checked_entries(ready_only=False)):
+            return "Encoding the style…"
+        if not self.gallery.checked_entries():
+            return ("Drop a painting on the window to start" if not self.gallery.entries
+                    else "Tick a style in the gallery")
+        return ""
+
+    def _update_readout(self) -> None:
+        stalled_after = max(2.0, 3 * self._interval, 2 * self.latency)  # slow CPUs take seconds a frame
+        if self._last_result_t is not None and time.monotonic() - self._last_result_t > stalled_after:
+            self.fps_label.setText("waiting for a frame…")
+        elif self.fps:
+            self.fps_label.setText(f"{self.fps:.1f} fps · {1000 * self.latency:.0f} ms")
+        if self.inference.recording:
+            secs = int(time.monotonic() - self._record_started)
+            self.record_label.setText(f"● REC {secs // 60:02d}:{secs % 60:02d}")
+
+    # --- controls -----------------------------------------------------------------------------
+    def current_controls(self) -> Controls:
+        styles = self._pushed_styles
+        ticked = self.gallery.checked_entries(ready_only=False)
+        if all(e.ready for e in ticked):  # while a ticked style is encoding, keep the previous styles
+            shares = self.gallery.normalised_weights() if ticked else {}
+            styles = (tuple(e.path for e in ticked), tuple(e.stats for e in ticked),
+                      tuple(shares[e.path] for e in ticked))
+            self._pushed_styles = styles
+        return Controls(alpha=self.alpha_slider.value() / 100.0, preserve_color=self.preserve_check.isChecked(),
+                        resolution=int(self.resolution_combo.currentData()), style_keys=styles[0],
+                        style_stats=styles[1], weights=styles[2], stabilize=self.stabilize_check.isChecked())
+
+    def _on_resolution_chosen(self, *_) -> None:
+        self._auto_resolution = False
+        self._push_controls()
+
+    def _push_controls(self, *_) -> None:
+        if hasattr(self, "inference"):
+            self.inference.controls = self.current_controls()
+
+    def _on_alpha(self, value: int) -> None:
+        self.alpha_value.setText(f"{value}%")
+        self._push_controls()
+
+    def _set_resolution(self, side: int) -> None:
+        index = self.resolution_combo.findData(side)
+        if index < 0:
+            self.resolution_combo.addItem(resolution_label(side), side)
+            index = self.resolution_combo.count() - 1
+        self.resolution_combo.setCurrentIndex(index)
+
+    def _on_resolution_lowered(self, side: int) -> None:
+        self._set_resolution(side)
+
+    def set_view_mode(self, mode: str) -> None:
+        self.mode_group.button(MODES.index(mode)).setChecked(True)
+        self.view.set_mode(mode)
+
+    def _cycle_view(self) -> None:
+        self.set_view_mode(MODES[(MODES.index(self.view.mode) + 1) % len(MODES)])
+
+    def _toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    # --- gallery --------------------------------------------------------------------------------
+    def add_style_paths(self, paths, select_first_new: bool = True) -> list[str]:
+        """Add image files and folders to the gallery; refused items are reported in the status bar.
+        Returns the paths queued for encoding."""
+        added, refused = [], []
+        for raw in paths:
+            path = Path(raw)
+            if path.is_dir():
+                try:
+                    candidates = list_images(path)
+                except InputError as exc:
+                    refused.append(str(exc))
+                    continue
+                if not candidates:
+                    refused.append(f"{path}: folder has no images")
+            elif path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                candidates = [path]
+            else:
+                reason = "no such file" if not path.exists() else "not an image (" + ", ".join(
+                    sorted(s.lstrip(".") for s in IMAGE_SUFFIXES)) + ")"
+                refused.append(f"{path.name}: {reason}")
+                continue
+            for candidate in candidates:
+                key = str(candidate.resolve())
+                if self.gallery.add_pending(key):
+                    self.jobs.add_style(key, urgent=not added or not select_first_new)
+                    added.append(key)
+        if refused:
+            self.show_message("refused: " + "; ".join(refused))
+        if added and select_first_new:
+            self.gallery.check_only([added[0]])
+        if added:
+            self.show_message(f"adding {len(added)} style{'s' if len(added) > 1 else ''}…")
+        return added
+
+    def _on_style_ready(self, path: str, stats, thumb, cached: bool) -> None:
+        self.gallery.set_ready(path, stats, thumb)
+
+    def _on_style_failed(self, path: str, reason: str) -> None:
+        self.gallery.remove(path)
+        self.show_message(f"refused: {reason}")
+
+    def _on_gallery_changed(self) -> None:
+        self._push_controls()
+        self._save_gallery()
+
+    def _remove_selected(self) -> None:
+        removed = self.gallery.remove_selected()
+        if removed:
+            self.show_message(f"removed {len(removed)} style{'s' if len(removed) > 1 else ''}")
+
+    def _add_styles_dialog(self) -> None:
+        exts = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        files, _ = QFileDialog.getOpenFileNames(self, "Add style images", "", f"Images ({exts})")
+        if files:
+            self.add_style_paths(files)
+
+    def _load_gallery(self, styles, default_dir: Path) -> None:
+        saved = self.settings.value("gallery", "")
+        entries = []
+        if saved:
+            try:
+                entries = [e for e in json.loads(saved) if isinstance(e, dict) and "path" in e]
+            except (TypeError, ValueError):
+                entries = []
+        if not entries and not saved and default_dir.is_dir():
+            first = True
+            for p in list_images(default_dir):
+                entries.append({"path": str(p.resolve()), "checked": first, "weight": 50})
+                first = False
+        wanted = {str(Path(s).resolve()) for s in styles or ()}
+        missing = 0
+        for e in entries:
+            if Path(e["path"]).is_file():
+                if self.gallery.add_pending(e["path"], bool(e.get("checked")), int(e.get("weight", 50))):
+                    urgent = e["path"] in wanted if wanted else bool(e.get("checked"))
+                    self.jobs.add_style(e["path"], urgent=urgent)
+            else:
+                missing += 1
+        if missing:
+            self.show_message(f"{missing} gallery style{'s are' if missing > 1 else ' is'} missing on disk "
+                              "and was left out")
+        if styles:
+            self.add_style_paths(styles, select_first_new=False)
+            present = [p for p in self.gallery.paths() if p in wanted]
+            if present:
+                self.gallery.check_only(present)
+
+    def _save_gallery(self) -> None:
+        data = [{"path": p, "checked": self.gallery.is_checked(p), "weight": self.gallery.entries[p].weight}
+                for p in self.gallery.paths()]
+        self.settings.setValue("gallery", json.dumps(data))
+
+    # --- drag and drop --------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
+        if not paths:
+            self.show_message("refused: only local image files or folders can be dropped")
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        videos = [p for p in paths if Path(p).suffix.lower() in VIDEO_SUFFIXES and Path(p).is_file()]
+        if len(videos) == 1 and len(paths) == 1:  # a dropped video becomes the source
+            self.set_source(videos[0])
+            return
+        self.add_style_paths(paths)
+
+    # --- snapshot and recording -------------------------------------------------------------------
+    def take_snapshot(self) -> str | None:
+        """Queue a full-resolution PNG of the newest frame; returns its path (saved asynchronously)."""
+        _, result = self.results.latest()
+        if result is None:
+            self.show_message("snapshot: no frame yet")
+            return None
+        path = _unique_path(self.output_dir, "snapshot", ".png")
+        self.jobs.snapshot(result, str(path))
+        self.show_message(f"saving snapshot {path.name}…")
+        return str(path)
+
+    def _on_snapshot_done(self, path: str, message: str) -> None:
+        self.show_message(message)
+
+    def toggle_recording(self) -> str | None:
+        """Start (returns the target path) or stop recording the stylized video."""
+        if self.inference.recording or self.record_label.text():
+            self.inference.stop_recording()
+            return None
+        path = _unique_path(self.output_dir, "recording", ".mp4")
+        fps = min(max(round(self.fps) if self.fps else 15, 5), 30)
+        self.inference.request_recording(str(path), fps)
+        self.record_button.setChecked(True)
+        return str(path)
+
+    def _on_recording_started(self, path: str) -> None:
+        self._record_started = time.monotonic()
+        self.record_label.setText("● REC 00:00")
+        self.record_button.setChecked(True)
+        self.show_message(f"recording to {path}")
+
+    def _on_recording_finished(self, path: str, frames: int, error: str) -> None:
+        self.record_label.setText("")
+        self.record_button.setChecked(False)
+        self.last_recording = (path, frames, error)
+        self.show_message(f"recording saved: {path} ({frames} frames)" if path else f"recording: {error}")
+
+    def _choose_output_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save snapshots and recordings in", str(self.output_dir))
+        if folder:
+            self.output_dir = Path(folder)
+            self.settings.setValue("output_dir", folder)
+            self.show_message(f"saving to {folder}")
+
+    # --- source chooser ---------------------------------------------------------------------------
+    def _on_source_chosen(self, index: int) -> None:
+        data = self.source_combo.itemData(index)
+        if data == "__file__":
+            self._open_file_dialog()
+        else:
+            self.set_source(data)
+
+    def _open_file_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video or image", "",
+                                              "Videos and images (*.mp4 *.mov *.avi *.mkv *.webm *.m4v "
+                                              + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ");;All files (*)")
+        if path:
+            self.set_source(path)
+        else:
+            self._select_source_item(str(self.settings.value("source", "0")))
+
+    def _select_source_item(self, spec: str) -> None:
+        index = self.source_combo.findData(spec)
+        if index < 0:
+            label = ("Test pattern" if spec.startswith("pattern") else f"Camera {spec}" if spec.isdigit()
+                     else Path(spec).name or spec)
+            index = self.source_combo.count() - 1
+            self.source_combo.insertItem(index, label, spec)
+        self.source_combo.setCurrentIndex(index)
+
+    # --- messages, settings, shutdown --------------------------------------------------------------
+    def show_message(self, text: str) -> None:
+        self.messages.append(text)
+        self.statusBar().showMessage(text, MESSAGE_MS)
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self.alpha_slider.setValue(_int(s.value("alpha", 100), 100))
+        self.preserve_check.setChecked(_bool(s.value("preserve_color", False)))
+        self.stabilize_check.setChecked(_bool(s.value("stabilize", False)))
+        self._set_resolution(_int(s.value("resolution", 256), 256))
+        self._auto_resolution = not s.contains("resolution")  # until the user picks one
+        mode = str(s.value("view_mode", "stylized"))
+        self.set_view_mode(mode if mode in MODES else "stylized")
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("alpha", self.alpha_slider.value())
+        s.setValue("preserve_color", self.preserve_check.isChecked())
+        s.setValue("stabilize", self.stabilize_check.isChecked())
+        s.setValue("resolution", int(self.resolution_combo.currentData()))
+        s.setValue("view_mode", self.view.mode)
+        self._save_gallery()
+        s.sync()
+
+    def threads(self) -> list:
+        return [t for t in (self.capture, self.inference, self.jobs) if t is not None]
+
+    def shutdown(self) -> None:
+        """Save settings and stop every thread (a recording in progress is finalised)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._readout_timer.stop()
+        self._save_settings()
+        capture = self.capture
+        self._stop_capture()
+        self.inference.stop()
+        self.jobs.stop()
+        self.stopped_threads = [t for t in (capture, self.inference, self.jobs) if t is not None]
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _default_factory(device: str, window: MainWindow):
+    def build():
+        from engine.stylizer import Stylizer
+
+        try:
+            return Stylizer(device=device)
+        except InputError as exc:
+            if device != "cuda":
+                raise
+            window.inference.message.emit(f"{exc}; using the CPU instead")
+            return Stylizer(device="cpu")
+    return build
+
+
+def _unique_path(folder: Path, prefix: str, suffix: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{prefix}-{stamp}{suffix}"
+    n = 2
+    while path.exists():
+        path = folder / f"{prefix}-{stamp}-{n}{suffix}"
+        n += 1
+    return path
+
+
+def _dot_icon(colour: QColor) -> QIcon:
+    pm = QPixmap(14, 14)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setBrush(colour)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.drawEllipse(1, 1, 12, 12)
+    p.end()
+    return QIcon(pm)
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _bool(value) -> bool:
+    return value is True or str(value).lower() in ("true", "1", "yes")
+
+
+def save_widget_png(widget: QWidget, path: str | os.PathLike) -> None:
+    """Grab a widget to a PNG, atomically."""
+    from engine.weights import atomic_write
+
+    pixmap = widget.grab()
+
+    def write(tmp):
+        if not pixmap.save(tmp, "PNG"):
+            raise OSError(f"cannot write {path}")
+    atomic_write(path, write)
+
+
+def run_app(source=None, styles=None, device: str = "auto", screenshot: str | None = None,
+            quit_after: float | None = None) -> int:
+    """Open the window and run the event loop; returns the exit code.
+
+    ``screenshot`` / ``quit_after`` (hidden options) save a PNG of the window and close it after
+    ``quit_after`` seconds; used to make the README screenshot.
+    """
+    from .theme import apply_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("adain-live")
+    app.setOrganizationName("adain-live")
+    apply_theme(app)
+    window = MainWindow(source=source, styles=styles, device=device)
+    window.show()
+    if quit_after:
+        def finish():
+            if screenshot:
+                save_widget_png(window, screenshot)
+                print(screenshot)
+            window.close()
+        QTimer.singleShot(int(float(quit_after) * 1000), finish)
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    keep_python_responsive = QTimer(interval=200, timeout=lambda: None)  # lets Ctrl+C reach Python
+    keep_python_responsive.start()
+    return app.exec()

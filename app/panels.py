@@ -1,0 +1,101 @@
+"""Static parts of the window: the controls panel (strength, toggles, gallery, blend) and the
+page shown when no source could be opened. They hold widgets only; the main window wires them."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider,
+                               QVBoxLayout, QWidget)
+
+from .gallery import BlendPanel, StyleGallery
+
+
+class ControlsPanel(QWidget):
+    """Style strength α, preserve-colour and stabilize toggles, the gallery and the blend sliders."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 4, 10, 10)
+        layout.setSpacing(10)
+        layout.addWidget(self._strength_group())
+        layout.addWidget(self._gallery_group(), 1)
+        blend = QGroupBox("Blend")
+        self.blend_panel = BlendPanel(self.gallery)
+        QVBoxLayout(blend).addWidget(self.blend_panel)
+        layout.addWidget(blend)
+
+    def scroll_area(self) -> QScrollArea:
+        scroll = QScrollArea()
+        scroll.setWidget(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        return scroll
+
+    def _strength_group(self) -> QGroupBox:
+        group = QGroupBox("Style")
+        v = QVBoxLayout(group)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Strength α"))
+        self.alpha_slider = QSlider(Qt.Orientation.Horizontal)
+        self.alpha_slider.setRange(0, 100)
+        self.alpha_slider.setValue(100)
+        self.alpha_slider.setToolTip("Content–style trade-off: 0 = the camera, 100% = full style")
+        self.alpha_value = QLabel("100%", objectName="value")
+        self.alpha_value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        row.addWidget(self.alpha_slider, 1)
+        row.addWidget(self.alpha_value)
+        v.addLayout(row)
+        self.preserve_check = QCheckBox("Preserve colours")
+        self.preserve_check.setToolTip("Keep the camera's colours; take only the painting's texture")
+        self.stabilize_check = QCheckBox("Stabilize (less flicker)")
+        self.stabilize_check.setToolTip("Temporal smoothing between frames")
+        checks = QHBoxLayout()
+        checks.addWidget(self.preserve_check)
+        checks.addWidget(self.stabilize_check)
+        checks.addStretch(1)
+        v.addLayout(checks)
+        return group
+
+    def _gallery_group(self) -> QGroupBox:
+        group = QGroupBox("Styles")
+        v = QVBoxLayout(group)
+        self.gallery = StyleGallery()
+        v.addWidget(self.gallery, 1)
+        buttons = QHBoxLayout()
+        self.add_button = QPushButton("Add…")
+        self.add_button.setToolTip("Add style images to the gallery")
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Remove the selected styles from the gallery (Delete)")
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        v.addLayout(buttons)
+        hint = QLabel("Drop paintings or folders anywhere on the window. Tick several styles to blend.",
+                      objectName="hint")
+        hint.setWordWrap(True)
+        v.addWidget(hint)
+        return group
+
+
+class NoSourcePage(QWidget):
+    """Shown instead of the video when the source cannot be opened (e.g. no camera)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent, objectName="noSource")
+        v = QVBoxLayout(self)
+        v.addStretch(1)
+        title = QLabel("No video source", alignment=Qt.AlignmentFlag.AlignCenter)
+        title.setStyleSheet("font-size: 20px; font-weight: bold; color: #ececf0;")
+        v.addWidget(title)
+        self.detail = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        v.addWidget(self.detail)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.pattern_button = QPushButton("Use the test pattern")
+        self.file_button = QPushButton("Open a video or image…")
+        self.camera_button = QPushButton("Try camera 0 again")
+        for button in (self.pattern_button, self.file_button, self.camera_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        v.addLayout(row)
+        v.addStretch(1)
