@@ -123,15 +123,17 @@ def total_loss(encoder, image: torch.Tensor, pair: PairFeatures, style_weight: f
 
 
 def lbfgs_transfer(encoder, content: torch.Tensor, pair: PairFeatures, iters: list[int],
-                   style_weight: float = 10.0, history: int = 100) -> tuple[dict[int, torch.Tensor], list[float]]:
+                   style_weight: float = 10.0, history: int = 100,
+                   progress=None) -> tuple[dict[int, torch.Tensor], list[float]]:
     """Gatys-style transfer: L-BFGS on the pixels, starting from the content image.
 
     One run of ``max(iters)`` iterations (one loss and gradient evaluation each, no line
     search, step 1, as in Gatys et al.'s and neural-style's L-BFGS); the image after each count
     in ``iters`` is returned (unclamped ``[1,3,S,S]``), with the loss before each iteration
-    and after the last: ``len(losses) == max(iters) + 1``.
+    and after the last: ``len(losses) == max(iters) + 1``. ``progress(i, loss)`` is called
+    every 25 iterations.
     """
-    x = content.detach().clone().requires_grad_(True)
+    x = content.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     opt = torch.optim.LBFGS([x], lr=1.0, max_iter=1, history_size=history,
                             tolerance_grad=0.0, tolerance_change=0.0, line_search_fn=None)
 
@@ -139,7 +141,7 @@ def lbfgs_transfer(encoder, content: torch.Tensor, pair: PairFeatures, iters: li
         opt.zero_grad(set_to_none=True)
         loss = total_loss(encoder, x, pair, style_weight)
         loss.backward()
-        return loss
+        return loss.detach()
 
     snapshots, losses = {}, []
     for i in range(1, max(iters) + 1):
@@ -148,6 +150,8 @@ def lbfgs_transfer(encoder, content: torch.Tensor, pair: PairFeatures, iters: li
             raise RuntimeError(f"L-BFGS diverged at iteration {i}")
         if i in iters:
             snapshots[i] = x.detach().clone()
+        if progress is not None and i % 25 == 0:
+            progress(i, losses[-1])
     with torch.no_grad():
         losses.append(float(total_loss(encoder, x, pair, style_weight)))
     return snapshots, losses
@@ -171,7 +175,7 @@ class BaselineCache:
                        ["seconds"].items()}
             if not all(n in seconds for n in iters):
                 return None
-            return {n: load_image_rgb(self.folder / f"{key}_{n}.png") for n in iters}, seconds
+            return {n: np.array(load_image_rgb(self.folder / f"{key}_{n}.png")) for n in iters}, seconds
         except (OSError, ValueError, KeyError, InputError):
             return None  # unreadable cache entry: recompute
 
@@ -240,7 +244,7 @@ def load_square(path: Path, size: int) -> np.ndarray:
     rgb = resize_short_side(load_image_rgb(path), size)
     h, w = rgb.shape[:2]
     y, x = (h - size) // 2, (w - size) // 2
-    return np.ascontiguousarray(rgb[y:y + size, x:x + size])
+    return np.array(rgb[y:y + size, x:x + size])  # a writable copy
 
 
 def file_sha1(path: Path) -> str:
@@ -294,14 +298,14 @@ def quality_bars(summary: dict, decoders: list[str], structure_ref: str | None) 
         s = summary[name]
         style_ok = s["style_ratio_gmean"] <= STYLE_BAR
         bar = {"method": name,
-               "style": {"value": s["style_ratio_gmean"], "bar": f"<= {STYLE_BAR}", "pairs":
+               "style": {"value": s["style_ratio_gmean"], "bar": f"≤ {STYLE_BAR}", "pairs":
                          s["style_ratio_pairs"], "pass": style_ok}}
         if structure_ref and s.get("structure_ratio_pairs"):
             ok = s["structure_ratio_gmean"] >= STRUCTURE_BAR
-            bar["structure"] = {"value": s["structure_ratio_gmean"], "bar": f">= {STRUCTURE_BAR}",
+            bar["structure"] = {"value": s["structure_ratio_gmean"], "bar": f"≥ {STRUCTURE_BAR}",
                                 "reference": structure_ref, "pairs": s["structure_ratio_pairs"], "pass": ok}
         else:
-            bar["structure"] = {"value": None, "bar": f">= {STRUCTURE_BAR}", "pass": None,
+            bar["structure"] = {"value": None, "bar": f"≥ {STRUCTURE_BAR}", "pass": None,
                                 "reference": None, "note": "no optimisation baseline was run"}
         bars.append(bar)
     return bars
@@ -313,54 +317,94 @@ def _fmt(v, digits=3) -> str:
     return f"{v:.{digits}f}" if abs(v) >= 0.01 or v == 0 else f"{v:.2e}"
 
 
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
 def bar_lines(bars: list[dict]) -> list[str]:
+    """One line per decoder: both bars with value, threshold, pair count and PASS/FAIL."""
     lines = []
     for b in bars:
         st, sr = b["style"], b["structure"]
-        verdict = lambda ok: "PASS" if ok else ("n/a" if ok is None else "FAIL")  # noqa: E731
-        lines.append(f"{b['method']}: style {_fmt(st['value'])} (bar {st['bar']}, {st['pairs']} pairs) "
-                     f"{verdict(st['pass'])}; structure {_fmt(sr['value'])} (bar {sr['bar']} × "
-                     f"{sr['reference'] or 'baseline'}, {sr.get('pairs', 0)} pairs) {verdict(sr['pass'])}")
+        ref = sr["reference"] or "the optimisation baseline"
+        lines.append(f"{b['method']}: style ÷ content image = {_fmt(st['value'])} (bar {st['bar']}, "
+                     f"{st['pairs']} pairs) {_verdict(st['pass'])}; structure ÷ {ref} = "
+                     f"{_fmt(sr['value'])} (bar {sr['bar']}, {sr.get('pairs', 0)} pairs) "
+                     f"{_verdict(sr['pass'])}")
     return lines
 
 
 def markdown_report(result: dict) -> str:
-    """The table for docs/QUALITY.md: one row per method, then the bars."""
-    ref = result["settings"]["structure_reference"] or "L-BFGS"
+    """The text for docs/QUALITY.md: command, settings, summary table, bars, per-pair table."""
+    st = result["settings"]
+    ref = st["structure_reference"] or "L-BFGS"
+    decoders = "; ".join(f"`{d['path'] if not Path(d['path']).is_absolute() else Path(d['path']).name}` "
+                         f"(sha1 {d['sha1'][:10]}, {d['steps'] or '?'} steps)" for d in result["decoders"])
     lines = [f"Command: `{result['command']}`", "",
-             f"Held-out split `{result['split']['path']}` ({result['split']['content']} content, "
-             f"{result['split']['style']} style images); {len(result['pairs'])} pairs (seed "
-             f"{result['settings']['seed']}); {result['settings']['preprocess']}; α = "
-             f"{result['settings']['alpha']}; λ = {result['settings']['style_weight']}; "
-             f"{result['settings']['device']}, {result['settings']['threads']} threads.", "",
+             f"Decoder: {decoders}. Held-out split `{result['split']['path']}` "
+             f"({result['split']['content']} content, {result['split']['style']} style images); "
+             f"{len(result['pairs'])} pairs (seed {st['seed']}); {st['preprocess']}; α = {st['alpha']:g}; "
+             f"λ = {st['style_weight']:g}; {st['device']}, {st['threads']} threads, torch {st['torch']}; "
+             f"run took {result['wall_seconds'] / 60:.1f} min.", "",
              f"| method | pairs | content loss | style loss | structure | style ÷ content image "
-             f"(geo-mean) | structure ÷ {ref} (geo-mean) | s / pair |",
+             f"(geo-mean) | structure ÷ {ref} (geo-mean, pairs) | s / pair |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, s in result["summary"].items():
-        sr = s.get("structure_ratio_gmean")
-        sr_txt = f"{_fmt(sr)} ({s['structure_ratio_pairs']})" if s.get("structure_ratio_pairs") else "–"
+        sr_txt = f"{_fmt(s['structure_ratio_gmean'])} ({s['structure_ratio_pairs']})" \
+            if s.get("structure_ratio_pairs") else "–"
+        secs = f"{s['seconds_mean']:.1f}" if s["seconds_mean"] > 0 else "–"
         lines.append(f"| {name} | {s['pairs']} | {_fmt(s['content_loss_mean'])} | "
                      f"{_fmt(s['style_loss_mean'])} | {_fmt(s['structure_mean'])} | "
-                     f"{_fmt(s['style_ratio_gmean'])} | {sr_txt} | {s['seconds_mean']:.1f} |")
-    lines += ["", "Raw metrics are arithmetic means over each row's pairs; ratios are per pair, "
-              "then the geometric mean (pairs in brackets). Seconds: stylization or optimisation "
-              "time per pair (cached baselines keep the time of the run that made them).", ""]
+                     f"{_fmt(s['style_ratio_gmean'])} | {sr_txt} | {secs} |")
+    lines += ["", "Losses and structure: arithmetic means over each row's pairs (rows with fewer "
+              "pairs are not directly comparable); ratios: per pair, then the geometric mean over the "
+              "pairs that have both (0 when a pair's ratio is ≤ 0). s / pair: stylization (encode content and style, AdaIN, decode) "
+              "or optimisation time; a cached baseline keeps the time of the run that made it.", ""]
     lines += [f"- {line}" for line in bar_lines(result["bars"])]
+    lines += ["", *per_pair_table(result)]
     return "\n".join(lines) + "\n"
+
+
+def per_pair_table(result: dict) -> list[str]:
+    """Pairs that have an optimisation baseline: every method except the reference images."""
+    ref = result["settings"]["structure_reference"]
+    pairs = [p for p in result["pairs"] if ref and ref in p["methods"]]
+    if not pairs:
+        return []
+    lines = [f"Pairs with the optimisation baseline (style ratio ÷ content image; structure ratio ÷ {ref}):",
+             "", "| pair | method | content loss | style loss (ratio) | structure (ratio) |",
+             "|---|---|---:|---:|---:|"]
+    for p in pairs:
+        m = p["methods"]
+        for name, v in m.items():
+            if name in (CONTENT_ROW, STYLE_ROW):
+                continue
+            style_r = v["style_loss"] / m[CONTENT_ROW]["style_loss"] if m[CONTENT_ROW]["style_loss"] > 0 else None
+            struct_r = v["structure"] / m[ref]["structure"] if m[ref]["structure"] > 0 else None
+            lines.append(f"| {p['content']} × {p['style']} | {name} | {_fmt(v['content_loss'])} | "
+                         f"{_fmt(v['style_loss'])} ({_fmt(style_r)}) | {_fmt(v['structure'])} ({_fmt(struct_r)}) |")
+    return lines
 
 
 # --- grid -------------------------------------------------------------------------------------
 
+GRID_LABEL_HEIGHT = 20
+
+
 def save_grid(rows: list[dict[str, np.ndarray]], columns: list[str], path: Path, cell: int = 192) -> None:
-    """Stylized outputs only (rows: pairs, columns: methods); a missing cell is grey."""
+    """Stylized outputs only (rows: pairs, columns: methods, named on top); a missing cell is grey."""
     import cv2
 
-    grid = np.full((len(rows) * cell, len(columns) * cell, 3), 128, np.uint8)
-    for i, row in enumerate(rows):
-        for j, name in enumerate(columns):
+    top = GRID_LABEL_HEIGHT
+    grid = np.full((top + len(rows) * cell, len(columns) * cell, 3), 128, np.uint8)
+    grid[:top] = 255
+    for j, name in enumerate(columns):
+        cv2.putText(grid, name[:28], (j * cell + 4, top - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+        for i, row in enumerate(rows):
             if name in row:
                 img = cv2.resize(row[name], (cell, cell), interpolation=cv2.INTER_AREA)
-                grid[i * cell:(i + 1) * cell, j * cell:(j + 1) * cell] = img
+                grid[top + i * cell:top + (i + 1) * cell, j * cell:(j + 1) * cell] = img
     save_image_rgb(grid, path)
 
 
@@ -407,7 +451,7 @@ class Plan:
     pairs: list[tuple[str, str]]
     content_paths: dict[str, Path]
     style_paths: dict[str, Path]
-    baseline_plan: list[int]  # per pair index: the iteration counts to run for it
+    baseline_plan: list[list[int]]  # per pair index: the L-BFGS counts to run for it
     iters: list[int]
     structure_ref: str | None
     decoders: list[tuple[str, Path]] = field(default_factory=list)
@@ -466,7 +510,7 @@ def run(args) -> int:
     for label, path in plan.decoders:
         dec, meta = load_decoder(path)
         decoders.append((label, dec.to(device).eval().requires_grad_(False)))
-        decoder_info.append({"label": label, "path": str(path), "sha1": file_sha1(path),
+        decoder_info.append({"label": label, "path": _rel(path), "sha1": file_sha1(path),
                              "steps": meta.get("steps"), "encoder_id": meta.get("encoder_id")})
         if meta.get("encoder_id") and meta["encoder_id"] != enc_id:
             print(f"warning: {path} was trained with encoder {meta['encoder_id']}, evaluating with "
@@ -550,9 +594,10 @@ def evaluate_pair(encoder, decoders, content_rgb, style_rgb, baseline_iters, arg
     methods, images = {}, {}
     for label, dec in decoders:
         t0 = time.perf_counter()
-        with torch.no_grad():  # the whole per-frame path: encode both, AdaIN, decode
-            p = prepare_pair(encoder, content, style, args.alpha)
-            out = quantise(dec(p.target))
+        with torch.no_grad():  # the whole path: encode both, AdaIN, decode
+            fc = encoder(content)
+            t = mix_alpha(fc, adain(fc, style_stats(encoder(style))), args.alpha)
+            out = quantise(dec(t))
         seconds = time.perf_counter() - t0
         methods[label] = dict(image_metrics(encoder, out, pair), seconds=seconds)
         images[label] = to_uint8(out)
@@ -564,9 +609,12 @@ def evaluate_pair(encoder, decoders, content_rgb, style_rgb, baseline_iters, arg
         cached = hit is not None
         if not cached:
             t0 = time.perf_counter()
-            snaps, losses = lbfgs_transfer(encoder, content, pair, baseline_iters, args.style_weight)
-            total = time.perf_counter() - t0
             n_max = max(baseline_iters)
+            snaps, losses = lbfgs_transfer(
+                encoder, content, pair, baseline_iters, args.style_weight,
+                progress=lambda i, loss: print(f"  L-BFGS {i}/{n_max}: loss {loss:.3f}, "
+                                               f"{time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True))
+            total = time.perf_counter() - t0
             seconds = {n: total * n / n_max for n in baseline_iters}  # each iteration costs the same
             hit = ({n: to_uint8(x) for n, x in snaps.items()}, seconds)
             cache.put(key, hit[0], seconds, {"losses_at": {str(n): losses[n] for n in baseline_iters},

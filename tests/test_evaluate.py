@@ -190,7 +190,7 @@ def test_cli_writes_json_markdown_and_grid_and_reuses_cached_baselines(tiny_data
     assert ("PASS" in stdout) or ("FAIL" in stdout)
     table = md.read_text()
     assert "| method | pairs |" in table and f"| {ours} | 3 |" in table and "--baseline-pairs 2 1" in table
-    assert np.asarray(Image.open(grid)).shape == (2 * 192, 3 * 192, 3)  # 2 rows; ours, L-BFGS 2, 4
+    assert np.asarray(Image.open(grid)).shape == (ev.GRID_LABEL_HEIGHT + 2 * 192, 3 * 192, 3)  # ours, L-BFGS 2, 4
 
     out2 = tmp_path / "again.json"
     assert _evaluate(tiny_data, out2) == 0
