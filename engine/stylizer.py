@@ -1,9 +1,15 @@
 """The per-frame runtime: prepared once with :meth:`Stylizer.set_styles`, then called per frame.
 
 ``Stylizer(device="auto")`` runs CUDA fp16 + channels_last when a GPU exists, CPU fp32
-otherwise. A call takes an ``HxWx3`` uint8 BGR frame (OpenCV order) and returns one of the same
-size: the frame is padded (reflection) to the network's stride of 8 and cropped back; frames
-with a side under :data:`MIN_SIDE` are processed upscaled and resized back.
+(channels_last) otherwise. A call takes an ``HxWx3`` uint8 BGR frame (OpenCV order) and returns
+one of the same size: the frame is padded (reflection) to the network's stride of 8 and cropped
+back; frames with a side under :data:`MIN_SIDE` are processed upscaled and resized back.
+
+With ``fast = True`` (the default) the network runs as :class:`engine.fast.FastNet` (same
+function, less work: folded pre/post-processing, sub-pixel up-sampling, fused conv+ReLU); a
+plain frame (no masks, no colour preservation) goes uint8 in → uint8 out through
+``FastNet.stylize_frame``, on CUDA as a captured graph per frame size
+(:class:`engine.fast_cuda.CudaFrameRunner`). ``fast = False`` runs the plain eager modules.
 
 Thread model: one thread (the inference thread) calls the stylizer; other threads may change
 controls at any time. Controls are plain attributes and the style plan is an immutable object
@@ -24,6 +30,7 @@ from .adain import StyleStats, adain, blend_stats, luminance_transfer, masked_ad
     normalise_weights, style_stats
 from .decoder import load_decoder
 from .encoder import encoder_id, load_encoder
+from .fast import FastNet
 from .errors import InputError
 from .imageio import load_image_rgb, resize_short_side
 
@@ -64,7 +71,8 @@ class Stylizer:
         self.device = pick_device(device)
         self.half = (self.device.type == "cuda") if half is None else half
         self.dtype = torch.float16 if self.half else torch.float32
-        self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+        # channels_last on CPU too: measured 1.7x faster than contiguous at 512² (docs/PERF.md)
+        self.memory_format = torch.channels_last
         self.encoder = load_encoder(encoder)
         if decoder_state is not None:
             from .decoder import Decoder, build_decoder_layers
@@ -84,6 +92,11 @@ class Stylizer:
         self.preserve_color = False
         self._plan: StylePlan | None = None
         self._cache: dict[str, StyleStats] = {}
+        self.fast = True  # FastNet per-frame path (see module docstring)
+        self.use_cuda_graph = True
+        self._fast_net_cache: tuple[tuple, FastNet] | None = None
+        self._cuda_runner = None
+        self.stabilizer = None  # temporal anti-flicker stage (engine.stabilize), see `stabilize`
 
     # --- styles ---------------------------------------------------------------------------
 
@@ -153,6 +166,28 @@ class Stylizer:
             raise RuntimeError("no styles set: call set_styles() first")
         return plan
 
+    # --- temporal stabilization (engine/stabilize.py) -----------------------------------------
+
+    @property
+    def stabilize(self) -> bool:
+        """Anti-flicker for video: blend with the motion-compensated previous output."""
+        return self.stabilizer is not None and self.stabilizer.enabled
+
+    @stabilize.setter
+    def stabilize(self, on: bool) -> None:
+        if on and self.stabilizer is None:
+            from .stabilize import Stabilizer
+
+            self.stabilizer = Stabilizer()
+        if self.stabilizer is not None and bool(on) != self.stabilizer.enabled:
+            self.stabilizer.reset()
+            self.stabilizer.enabled = bool(on)
+
+    def reset(self) -> None:
+        """Forget temporal state: call when the video source changes (or seeks)."""
+        if self.stabilizer is not None:
+            self.stabilizer.reset()
+
     # --- per frame ------------------------------------------------------------------------
 
     @torch.inference_mode()
@@ -160,14 +195,41 @@ class Stylizer:
                  preserve_color: bool | None = None) -> np.ndarray:
         """``HxWx3`` uint8 BGR → ``HxWx3`` uint8 BGR, stylized with the current plan."""
         _check_rgb(frame_bgr)
+        plan = self._require_plan()
+        alpha = self.alpha if alpha is None else float(alpha)
+        preserve = self.preserve_color if preserve_color is None else preserve_color
+        if (self.fast and plan.masks is None and not preserve and not getattr(self, "stabilize", False)
+                and min(frame_bgr.shape[:2]) >= MIN_SIDE):
+            return self._fast_frame(frame_bgr, plan, alpha)
         x = self._to_input(torch.from_numpy(np.ascontiguousarray(frame_bgr)).to(self.device), bgr=True)
-        y = self.stylize_tensor(x, alpha=alpha, preserve_color=preserve_color)
+        y = self.stylize_tensor(x, alpha=alpha, preserve_color=preserve, plan=plan)
         return self._to_frame(y, bgr=True)
+
+    def _fast_frame(self, frame_bgr: np.ndarray, plan: StylePlan, alpha: float) -> np.ndarray:
+        """uint8 in → uint8 out through ``FastNet.stylize_frame`` (CUDA: graph + pinned buffers)."""
+        net = self._fast_net()
+        stats = plan.blended
+        if self.device.type == "cuda":
+            runner = self._cuda_runner
+            if runner is None or runner.net is not net:
+                from .fast_cuda import CudaFrameRunner
+
+                runner = self._cuda_runner = CudaFrameRunner(net, self.device)
+            return runner(frame_bgr, stats.mean, stats.std, alpha, graph=self.use_cuda_graph)
+        out = np.empty(frame_bgr.shape, dtype=np.uint8)
+        net.stylize_frame(torch.from_numpy(np.ascontiguousarray(frame_bgr)), stats.mean, stats.std, alpha,
+                          torch.from_numpy(out))
+        return out
 
     @torch.inference_mode()
     def stylize_tensor(self, x: torch.Tensor, alpha: float | None = None,
                        preserve_color: bool | None = None, plan: StylePlan | None = None) -> torch.Tensor:
-        """``[1,3,H,W]`` RGB in [0,1] (network dtype, on device) → same shape, clamped to [0,1]."""
+        """``[1,3,H,W]`` RGB in [0,1] (network dtype, on device) → same shape, clamped to [0,1].
+
+        With ``stabilize`` on, frames stylized with the current plan form the stabilized stream.
+        """
+        current = plan is None or plan is self._plan
+        stabilizer, source = (self.stabilizer if current and self.stabilize else None), x
         plan = plan or self._require_plan()
         alpha = self.alpha if alpha is None else float(alpha)
         preserve = self.preserve_color if preserve_color is None else preserve_color
@@ -178,21 +240,40 @@ class Stylizer:
             x = F.interpolate(x.float(), size=(max(MIN_SIDE, round(h * scale)), max(MIN_SIDE, round(w * scale))),
                               mode="bilinear", align_corners=False).to(self.dtype)
         padded, (ph, pw) = self._pad(x)
-        fc = self.encoder(padded)
+        fc = self._encode(padded)
         if plan.masks is not None:
             t = masked_adain(fc, list(plan.styles), _pad_masks(plan.masks, x.shape[-2:], (ph, pw)))
         else:
             t = adain(fc, plan.blended)
         t = mix_alpha(fc, t, alpha)
-        out = self.decoder(t)[..., :padded.shape[-2] - ph, :padded.shape[-1] - pw]
+        out = self._decode(t)[..., :padded.shape[-2] - ph, :padded.shape[-1] - pw]
         out = out.clamp(0, 1)
         if preserve:
             out = luminance_transfer(out, x)
         if small:
             out = F.interpolate(out.float(), size=(h, w), mode="area").to(self.dtype)
+        if stabilizer is not None:
+            out = stabilizer(source, out)
         return out
 
     # --- helpers --------------------------------------------------------------------------
+
+    def _fast_net(self) -> FastNet:
+        """The FastNet of the current encoder/decoder weights (rebuilt if they change)."""
+        key = _weights_key(self.encoder, self.decoder)
+        cached = self._fast_net_cache
+        if cached is None or cached[0] != key:
+            net = FastNet(self.encoder, self.decoder, self.device, self.dtype, memory_format=self.memory_format)
+            self._fast_net_cache = cached = (key, net)
+        return cached[1]
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``[N,3,H,W]`` RGB in [0,1], H and W multiples of 8 → relu4_1 ``[N,512,H/8,W/8]``."""
+        return self._fast_net().encode(x) if self.fast else self.encoder(x)
+
+    def _decode(self, t: torch.Tensor) -> torch.Tensor:
+        """``[N,512,h,w]`` → ``[N,3,8h,8w]`` RGB (unclamped)."""
+        return self._fast_net().decode(t) if self.fast else self.decoder(t)
 
     def _to_input(self, frame_u8: torch.Tensor, bgr: bool) -> torch.Tensor:
         """``HxWx3`` uint8 on device → ``[1,3,H,W]`` RGB in [0,1], network dtype and memory format."""
@@ -218,6 +299,18 @@ class Stylizer:
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph), mode="reflect")
         return x, (ph, pw)
+
+
+def _weights_key(*modules: torch.nn.Module) -> tuple:
+    """Identity + in-place version of every parameter: changes when weights are replaced or edited."""
+    key = []
+    for module in modules:
+        for p in module.parameters():
+            try:
+                key.append((id(p), p._version))
+            except RuntimeError:  # inference tensors have no version counter
+                key.append((id(p), -1))
+    return tuple(key)
 
 
 def _check_rgb(arr: np.ndarray) -> None:
