@@ -21,6 +21,7 @@ original frames are resized to it before the flow is computed.
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from dataclasses import asdict, dataclass
@@ -32,6 +33,7 @@ from .errors import InputError
 
 FB_RELATIVE = 0.01
 FB_ABSOLUTE = 0.5
+MIN_FLOW_SIDE = 32  # OpenCV's DIS crashes (segfault) on thinner images, e.g. 16x300
 
 
 # --- optical flow -----------------------------------------------------------------------------
@@ -43,8 +45,15 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
 
 
 def dis_flow(src_gray: np.ndarray, dst_gray: np.ndarray, preset: str = "medium") -> np.ndarray:
-    """Flow ``HxWx2`` float32 from ``src`` to ``dst``: ``src(x) ≈ dst(x + flow(x))``."""
+    """Flow ``HxWx2`` float32 from ``src`` to ``dst``: ``src(x) ≈ dst(x + flow(x))``.
+
+    Raises ValueError for images with a side under :data:`MIN_FLOW_SIDE`.
+    """
     import cv2
+
+    if min(src_gray.shape[:2]) < MIN_FLOW_SIDE or src_gray.shape != dst_gray.shape:
+        raise ValueError(f"optical flow needs two frames of the same size, each side at least "
+                         f"{MIN_FLOW_SIDE} pixels (got {src_gray.shape[1]}x{src_gray.shape[0]})")
 
     presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
                "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST, "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
@@ -56,8 +65,7 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Sample ``image`` at ``x + flow(x)`` (bilinear, edge replicated): ``HxWxC`` like ``image``."""
     import cv2
 
-    h, w = flow.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    grid_x, grid_y = _pixel_grid(*flow.shape[:2])
     return cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REPLICATE)
 
@@ -67,14 +75,24 @@ def consistency_mask(flow_back: np.ndarray, flow_fwd: np.ndarray) -> np.ndarray:
 
     Forward-backward check plus "lands inside the frame".
     """
+    import cv2
+
     h, w = flow_back.shape[:2]
-    fwd_at_target = warp(flow_fwd, flow_back)
-    loop = flow_back + fwd_at_target
-    bound = FB_RELATIVE * ((flow_back ** 2).sum(-1) + (fwd_at_target ** 2).sum(-1)) + FB_ABSOLUTE
-    ok = (loop ** 2).sum(-1) <= bound
-    grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    grid_x, grid_y = _pixel_grid(h, w)
     x, y = grid_x + flow_back[..., 0], grid_y + flow_back[..., 1]
-    return ok & (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    fwd = cv2.remap(flow_fwd, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    bx, by, fx, fy = flow_back[..., 0], flow_back[..., 1], fwd[..., 0], fwd[..., 1]
+    loop = (bx + fx) ** 2 + (by + fy) ** 2
+    bound = FB_RELATIVE * (bx * bx + by * by + fx * fx + fy * fy) + FB_ABSOLUTE
+    return (loop <= bound) & (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+
+
+@functools.lru_cache(maxsize=8)
+def _pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates ``(x, y)``, each ``HxW`` float32 (cached per size; read only)."""
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx.flags.writeable = gy.flags.writeable = False
+    return gx, gy
 
 
 @dataclass(frozen=True)

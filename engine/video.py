@@ -47,6 +47,7 @@ class VideoInfo:
     frames: int  # from the container header, or estimated from the duration; 0 if unknown
     duration: float  # seconds, 0.0 if unknown
     audio_codec: str | None
+    rotation: int = 0  # display rotation (counter-clockwise degrees) players apply to the frames
 
 
 def _check_path(path: Path) -> None:
@@ -72,17 +73,28 @@ def open_video(path: str | os.PathLike):
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(path, f"not a readable video ({_ffmpeg_reason(exc)})") from None
     fmt = container.format.name
-    if not container.streams.video:
+    stream = video_stream(container)
+    problem = None
+    if stream is None:
+        problem = "has no video track"
+    elif any(part in STILL_IMAGE_FORMATS for part in fmt.split(",")):
+        problem = "is a still image, not a video (use `main.py stylize` for images)"
+    elif not stream.codec_context or stream.codec_context.width <= 0 or stream.codec_context.height <= 0:
+        problem = "video track has no frame size (unsupported or corrupt)"
+    if problem:
         container.close()
-        raise InputError(path, "has no video track")
-    if any(part in STILL_IMAGE_FORMATS for part in fmt.split(",")):
-        container.close()
-        raise InputError(path, "is a still image, not a video (use `main.py stylize` for images)")
-    stream = container.streams.video[0]
-    if not stream.codec_context or stream.codec_context.width <= 0 or stream.codec_context.height <= 0:
-        container.close()
-        raise InputError(path, "video track has no frame size (unsupported or corrupt)")
+        raise InputError(path, problem)
     return container
+
+
+def video_stream(container):
+    """The main video stream of an open container (cover art is skipped), or None."""
+    import av
+
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    return None
 
 
 def _ffmpeg_reason(exc: BaseException) -> str:
@@ -101,8 +113,8 @@ def _frame_rate(stream) -> Fraction:
     return Fraction(30)
 
 
-def _info(container) -> VideoInfo:
-    stream = container.streams.video[0]
+def _info(container, rotation: int = 0) -> VideoInfo:
+    stream = video_stream(container)
     fps = _frame_rate(stream)
     duration = 0.0
     if stream.duration and stream.time_base:
@@ -110,15 +122,28 @@ def _info(container) -> VideoInfo:
     elif container.duration:
         duration = container.duration / 1_000_000
     frames = int(stream.frames or 0) or int(round(duration * float(fps)))
-    audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+    audio = container.streams.audio[0].codec_context.codec.canonical_name if container.streams.audio else None
     cc = stream.codec_context
-    return VideoInfo(cc.width, cc.height, fps, frames, duration, audio)
+    return VideoInfo(cc.width, cc.height, fps, frames, duration, audio, rotation)
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
-    """Size, frame rate, frame count and audio codec of a video file (InputError if unreadable)."""
+    """Size, frame rate, frame count, audio codec and display rotation of a video file.
+
+    Decodes the first frame, so a file that opens but cannot be decoded is refused here
+    (InputError) rather than half-way through a run.
+    """
+    import av
+
     with open_video(path) as container:
-        return _info(container)
+        stream = video_stream(container)
+        try:
+            first = next(container.decode(stream), None)
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise InputError(path, f"cannot decode the video ({_ffmpeg_reason(exc)})") from None
+        if first is None:
+            raise InputError(path, "has no decodable video frames")
+        return _info(container, int(first.rotation or 0))
 
 
 def read_frames(path: str | os.PathLike, fmt: str = "rgb24") -> Iterator[np.ndarray]:
@@ -126,7 +151,7 @@ def read_frames(path: str | os.PathLike, fmt: str = "rgb24") -> Iterator[np.ndar
     import av
 
     with open_video(path) as container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         stream.thread_type = "AUTO"
         try:
             for frame in container.decode(stream):
@@ -183,9 +208,11 @@ def tone(seconds: float, rate: int = 44100, freq: float = 440.0, channels: int =
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float | Fraction = 24,
                 audio: np.ndarray | None = None, audio_rate: int = 44100, fmt: str = "rgb24",
-                crf: int = DEFAULT_CRF) -> int:
-    """Encode ``HxWx3`` uint8 frames (and optional ``[channels, samples]`` float audio, muxed as
-    AAC) to ``path`` atomically. Returns the number of frames written."""
+                crf: int = DEFAULT_CRF, audio_codec: str = "aac", rotation: int = 0) -> int:
+    """Encode ``HxWx3`` uint8 frames (and optional ``[channels, samples]`` float audio in
+    [-1, 1], encoded with ``audio_codec``) to ``path`` atomically. Returns the frame count.
+
+    ``rotation``: display rotation (counter-clockwise degrees) stored for players."""
     import av
 
     from .weights import atomic_write
@@ -202,7 +229,9 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
             if first is None:
                 raise ValueError("no frames to write")
             video = add_video_stream(out, first.shape[1], first.shape[0], fps, crf=crf)
-            encoder = _audio_encoder(out, audio, audio_rate) if audio is not None else None
+            if rotation:
+                video.set_display_rotation(rotation)
+            encoder = _audio_encoder(out, audio, audio_rate, audio_codec) if audio is not None else None
             for i, arr in enumerate(_chain(first, frames_iter)):
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format=fmt)
                 frame.pts = i
@@ -221,12 +250,12 @@ def _chain(first, rest):
     yield from rest
 
 
-def _audio_encoder(out, samples: np.ndarray, rate: int) -> Callable:
-    """Add an AAC stream for planar float ``samples``; returns ``encode_all(out)``."""
+def _audio_encoder(out, samples: np.ndarray, rate: int, codec: str) -> Callable:
+    """Add an audio stream for planar float ``samples``; returns ``encode_all(out)``."""
     import av
 
     samples = np.ascontiguousarray(np.atleast_2d(samples).astype(np.float32))
-    stream = out.add_stream("aac", rate=rate)
+    stream = out.add_stream(codec, rate=rate)
     stream.layout = "stereo" if samples.shape[0] == 2 else "mono"
 
     def encode_all(container) -> None:
@@ -246,26 +275,41 @@ def _audio_encoder(out, samples: np.ndarray, rate: int) -> Callable:
 # --- test clips -------------------------------------------------------------------------------
 
 def pattern_image(h: int, w: int, seed: int = 0) -> np.ndarray:
-    """A generated photo-like ``HxWx3`` uint8 RGB image: gradients, shapes and fine texture."""
+    """A generated photo-like ``HxWx3`` uint8 RGB scene: sky, sun, layered hills, houses and
+    trees, with texture at several scales (every seed gives another scene)."""
     import cv2
 
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) / max(h, w)
-    img = np.zeros((h, w, 3), np.float32)
-    for c in range(3):
-        a, b, p = rng.uniform(-3, 3, 3)
-        img[..., c] = 0.5 + 0.3 * np.sin(a * xx * 3 + b * yy * 3 + p)
-    for _ in range(12):
-        color = tuple(float(v) for v in rng.uniform(0, 1, 3))
-        cx, cy = int(rng.uniform(0, w)), int(rng.uniform(0, h))
-        size = int(rng.uniform(0.04, 0.18) * max(h, w))
-        if rng.random() < 0.5:
-            cv2.circle(img, (cx, cy), size, color, -1, lineType=cv2.LINE_AA)
-        else:
-            cv2.rectangle(img, (cx - size, cy - size // 2), (cx + size, cy + size // 2), color, -1,
-                          lineType=cv2.LINE_AA)
-    texture = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1.5)
-    img += 0.12 * texture[..., None] / (texture.std() + 1e-6)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    u, v = xx / w, yy / h
+    top, bottom = rng.uniform(0.35, 0.7, 3), rng.uniform(0.75, 1.0, 3)
+    img = (top + (bottom - top) * v[..., None]).astype(np.float32)  # sky gradient
+    sun = (rng.uniform(0.15, 0.85) * w, rng.uniform(0.1, 0.3) * h)
+    cv2.circle(img, (int(sun[0]), int(sun[1])), int(0.07 * min(h, w) + 2), (1.0, 0.92, 0.6), -1, cv2.LINE_AA)
+    for layer in range(3):  # hills, far to near: darker and more saturated
+        base = 0.35 + 0.15 * layer + rng.uniform(-0.05, 0.05)
+        ridge = base + sum(rng.uniform(0.02, 0.06) * np.sin(2 * np.pi * (k + 1) * u[0] + rng.uniform(0, 6))
+                           for k in range(3))
+        colour = rng.uniform(0.1, 0.6, 3) * (1 - 0.2 * layer)
+        below = v >= ridge[None, :]
+        img[below] = colour + 0.1 * (v[below, None] - 0.5)
+        for _ in range(3 + 2 * layer):  # houses and trees standing on this hill
+            x0 = int(rng.uniform(0.05, 0.95) * w)
+            y0 = int(ridge[min(w - 1, x0)] * h) + 2
+            size = int((0.03 + 0.025 * layer) * min(h, w) * rng.uniform(0.8, 1.6)) + 2
+            if rng.random() < 0.5:
+                wall = tuple(float(c) for c in rng.uniform(0.4, 1.0, 3))
+                cv2.rectangle(img, (x0 - size, y0 - size), (x0 + size, y0), wall, -1, cv2.LINE_AA)
+                roof = np.array([[x0 - size - 2, y0 - size], [x0 + size + 2, y0 - size], [x0, y0 - 2 * size]])
+                cv2.fillPoly(img, [roof.astype(np.int32)], (0.55, 0.15, 0.1), cv2.LINE_AA)
+                cv2.rectangle(img, (x0 - size // 3, y0 - size // 2), (x0 + size // 3, y0), (0.2, 0.15, 0.1), -1)
+            else:
+                cv2.line(img, (x0, y0), (x0, y0 - size), (0.3, 0.2, 0.1), max(1, size // 4), cv2.LINE_AA)
+                leaves = tuple(float(c) for c in (rng.uniform(0.05, 0.3), rng.uniform(0.3, 0.6), rng.uniform(0.05, 0.2)))
+                cv2.circle(img, (x0, y0 - size - size // 2), size, leaves, -1, cv2.LINE_AA)
+    for sigma, amount in ((0.8, 0.035), (3.0, 0.05), (12.0, 0.06)):
+        texture = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), sigma)
+        img += amount * texture[..., None] / (texture.std() + 1e-6)
     return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
@@ -339,8 +383,8 @@ def stylize_video(in_path: str | os.PathLike, out_path: str | os.PathLike,
         raise InputError(out_path, "is a directory; give an output file name")
     if out_path.exists() and out_path.resolve() == in_path.resolve():
         raise InputError(out_path, "output would overwrite the input")
+    info = probe_video(in_path)
     with open_video(in_path) as src:
-        info = _info(src)
         count = 0
 
         def write(tmp: str) -> None:
@@ -361,10 +405,12 @@ def _transcode(src, out, stylize, info: VideoInfo, size: int | None, progress: b
     import cv2
     from tqdm import tqdm
 
-    vin = src.streams.video[0]
+    vin = video_stream(src)
     vin.thread_type = "AUTO"
     width, height = output_size(info.width, info.height, size)
     vout = add_video_stream(out, width, height, info.fps, time_base=vin.time_base, crf=crf)
+    if info.rotation:
+        vout.set_display_rotation(info.rotation)  # frames stay as stored; players turn them
     audio = _AudioPass(src, out) if src.streams.audio else None
     step = max(1, round(1 / (float(info.fps) * float(vin.time_base))))
     last_pts, count = None, 0
@@ -409,16 +455,18 @@ class _AudioPass:
 
         self.stream_in = src.streams.audio[0]
         self.out = out
-        codec = self.stream_in.codec_context.name
-        self.copy = codec in out.supported_codecs and codec in ("aac", "mp3", "opus", "ac3", "eac3",
-                                                                "alac", "flac", "vorbis")
+        codec = self.stream_in.codec_context.codec.canonical_name  # "mp3", not decoder "mp3float"
+        if out.format.name == "matroska":
+            self.copy = codec in out.supported_codecs
+        else:  # MP4/MOV: only codecs every player and FFmpeg build take without "experimental"
+            self.copy = codec in ("aac", "mp3", "ac3", "eac3", "alac")
         if self.copy:
             self.stream_out = out.add_stream_from_template(self.stream_in)
             return
         rate = self.stream_in.codec_context.sample_rate or 48000
         if rate not in (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000):
             rate = 48000
-        layout = "mono" if self.stream_in.codec_context.channels == 1 else "stereo"
+        layout = "mono" if self.stream_in.codec_context.layout.nb_channels == 1 else "stereo"
         self.stream_out = out.add_stream("aac", rate=rate)
         self.stream_out.layout = layout
         self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)

@@ -1,0 +1,410 @@
+"""Causal anti-flicker for live and file video: flow-guided blending with the previous output.
+
+Per-frame AdaIN flickers: sensor noise, lighting changes and sub-pixel motion change the
+decoder's texture from one frame to the next. :class:`Stabilizer` keeps the previous *output*
+and, for each new frame ``t``:
+
+1. computes optical flow between the previous and the current *content* frame (OpenCV DIS,
+   ultrafast preset, on a small grayscale copy, both directions);
+2. keeps only reliable pixels: forward-backward consistent, landing inside the frame, and
+   photometrically consistent (the warped previous content matches the current one, compared
+   on slightly blurred copies with the global brightness change removed), then erodes and
+   softens that mask;
+3. warps the previous output onto the current frame and blends:
+   ``out_t = s_t + blend · mask · (warp(out_{t−1}) − s_t)`` where ``s_t`` is the per-frame
+   stylization.
+
+Being recursive, the output is an exponential moving average along motion trajectories
+(memory about ``1/(1−blend)`` frames); occluded or newly visible pixels, scene cuts and
+unreliable flow fall back to the per-frame result, so nothing ghosts. It needs no look-ahead
+and costs two small optical flows plus one ``grid_sample`` per frame.
+
+Use through the stylizer: ``st.stabilize = True`` (``False`` to switch off), ``st.reset()``
+when the source changes (a new size resets by itself). Thread model: the inference thread
+calls it; ``reset()`` may come from any thread.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .flicker import MIN_FLOW_SIDE
+
+DEFAULT_BLEND = 0.6
+DEFAULT_FLOW_SIDE = 160  # shorter side of the grayscale copy the flow is computed on
+PHOTOMETRIC_TOLERANCE = 0.06  # max |warped previous content − current content| (0..1 gray)
+_LUMA = (0.299, 0.587, 0.114)
+
+
+class Stabilizer:
+    """Temporal stage: ``stab(content, stylized) -> stabilized``, all ``[1,3,H,W]`` in [0,1].
+
+    ``content`` is the frame that was stylized (network input, RGB), ``stylized`` its
+    per-frame stylization (same size, any float dtype, any device). The result has
+    ``stylized``'s dtype and device.
+    """
+
+    def __init__(self, blend: float = DEFAULT_BLEND, flow_side: int = DEFAULT_FLOW_SIDE,
+                 preset: str = "ultrafast"):
+        import cv2
+
+        if not 0.0 <= blend < 1.0:
+            raise ValueError(f"blend must be in [0, 1), got {blend}")
+        self.blend = blend
+        self.flow_side = max(MIN_FLOW_SIDE, flow_side)
+        presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+                   "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST, "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+        self._dis = cv2.DISOpticalFlow_create(presets[preset])
+        self.enabled = True
+        self._state = None  # (gray uint8 [h,w], output fp32 [1,3,H,W]) of the previous frame
+        self._generation = 0
+        self._lock = threading.Lock()
+        self.last_reliable_fraction = float("nan")
+
+    def reset(self) -> None:
+        """Forget the previous frame (new source, seek, style change where no fade is wanted)."""
+        with self._lock:
+            self._generation += 1
+            self._state = None
+        self.last_reliable_fraction = float("nan")
+
+    @torch.inference_mode()
+    def __call__(self, content: torch.Tensor, stylized: torch.Tensor) -> torch.Tensor:
+        with self._lock:
+            generation, state = self._generation, self._state
+        if min(content.shape[-2:]) < MIN_FLOW_SIDE:
+            return stylized  # too small for optical flow: per-frame
+        gray = self._small_gray(content)
+        out = stylized
+        if state is not None and state[1].shape[-2:] == stylized.shape[-2:] \
+                and state[0].shape == gray.shape and state[1].device == stylized.device:
+            flow, mask = self._flow_and_mask(state[0], gray)
+            self.last_reliable_fraction = float(mask.mean())
+            out = self._blend(stylized, state[1], flow, mask)
+        with self._lock:
+            if generation == self._generation:
+                self._state = (gray, out.detach().float().clone())  # the caller may reuse `out`
+        return out
+
+    # --- steps --------------------------------------------------------------------------------
+
+    def _small_gray(self, content: torch.Tensor) -> np.ndarray:
+        """``[1,3,H,W]`` → ``[h,w]`` uint8 luminance, shorter side at most ``flow_side``."""
+        h, w = content.shape[-2:]
+        scale = min(1.0, self.flow_side / min(h, w))
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+        luma = torch.tensor(_LUMA, device=content.device, dtype=torch.float32).view(1, 3, 1, 1)
+        gray = (content.float() * luma).sum(1, keepdim=True)
+        if size != (h, w):
+            gray = F.interpolate(gray, size=size, mode="area")
+        return (gray[0, 0] * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).cpu().numpy()
+
+    def _flow_and_mask(self, prev_gray: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flow current→previous ``[h,w,2]`` and soft reliability mask ``[h,w]`` in [0,1]."""
+        import cv2
+
+        from .flicker import consistency_mask, warp
+
+        back = self._dis.calc(gray, prev_gray, None)
+        fwd = self._dis.calc(prev_gray, gray, None)
+        mask = consistency_mask(back, fwd).astype(np.float32)
+        # compare slightly blurred copies (sensor noise is not misalignment), after removing the
+        # global brightness change (lighting drift)
+        warped_prev = cv2.GaussianBlur(warp(prev_gray, back).astype(np.float32), (0, 0), 1.0)
+        cur = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 1.0)
+        residual = np.abs(warped_prev - warped_prev.mean() - (cur - cur.mean())) / 255.0
+        mask *= (residual < PHOTOMETRIC_TOLERANCE).astype(np.float32)
+        mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
+        mask = cv2.GaussianBlur(mask, (0, 0), 1.0)
+        return back, mask
+
+    def _blend(self, stylized: torch.Tensor, prev_out: torch.Tensor, flow: np.ndarray,
+               mask: np.ndarray) -> torch.Tensor:
+        """``stylized + blend·mask·(warp(prev_out) − stylized)``, flow/mask upsampled to full size."""
+        h, w = stylized.shape[-2:]
+        dev = stylized.device
+        fh, fw = flow.shape[:2]
+        small = torch.from_numpy(np.concatenate([flow, mask[..., None]], axis=2)).to(dev)
+        small = small.permute(2, 0, 1)[None]  # [1,3,fh,fw]: flow x, flow y, mask
+        if (fh, fw) != (h, w):
+            small = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+        # flow in pixels of the small image → offsets in grid_sample's [-1, 1] coordinates
+        to_grid = torch.tensor([w / fw * 2.0 / max(1, w - 1), h / fh * 2.0 / max(1, h - 1)],
+                               device=dev).view(1, 1, 1, 2)
+        grid = _identity_grid(h, w, dev) + small[:, :2].permute(0, 2, 3, 1) * to_grid
+        warped = F.grid_sample(prev_out, grid, mode="bilinear", padding_mode="border", align_corners=True)
+        weight = small[:, 2:3].clamp(0, 1) * self.blend
+        base = stylized.float()
+        return torch.lerp(base, warped, weight).to(stylized.dtype)
+
+
+@functools.lru_cache(maxsize=4)
+def _identity_grid(h: int, w: int, device: torch.device) -> torch.Tensor:
+    """``[1,H,W,2]`` fp32 grid_sample coordinates of every pixel (align_corners=True)."""
+    ys = torch.linspace(-1.0, 1.0, h, device=device) if h > 1 else torch.zeros(1, device=device)
+    xs = torch.linspace(-1.0, 1.0, w, device=device) if w > 1 else torch.zeros(1, device=device)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack((gx, gy), dim=-1)[None]
+
+
+# --- measuring the candidates: python -m engine.stabilize ---------------------------------------
+#
+# Generates a clip (pan/zoom over CONTENT with sensor noise and lighting drift), stylizes it per
+# frame and with each candidate, and prints warping error, frame-difference ratio, style loss
+# and the candidate's own cost per frame. Used for docs/QUALITY.md ("Temporal consistency").
+
+STUDY_MOTIONS = {
+    # the clips the defaults were tuned on
+    "pan": dict(pan=(0.2, 0.08), zoom=(1.0, 1.15), rotate_deg=0.0, noise=3.0, drift=0.12, seed=1),
+    "sway": dict(pan=(0.1, -0.1), zoom=(1.15, 1.0), rotate_deg=3.0, noise=4.0, drift=0.15, seed=11),
+    # held out: other direction, zooming out, rotating, noisier, stronger lighting change
+    "orbit": dict(pan=(-0.15, 0.12), zoom=(1.1, 0.95), rotate_deg=4.0, noise=5.0, drift=0.2, seed=7),
+}
+
+
+class StatsEMA:
+    """Candidate: exponential moving average of the content statistics μ(f(c)), σ(f(c)) at
+    relu4_1 used in AdaIN instead of the current frame's own (``beta``: weight of the past)."""
+
+    def __init__(self, beta: float):
+        self.beta = beta
+        self.stats = None
+
+    @torch.inference_mode()
+    def stylize(self, st, x: torch.Tensor) -> torch.Tensor:
+        """``[1,3,H,W]`` → stylized ``[1,3,H,W]`` like ``st.stylize_tensor`` (single style, no masks)."""
+        from .adain import mean_std, mix_alpha
+
+        padded, (ph, pw) = st._pad(x)
+        fc = st._encode(padded)
+        mean, std = mean_std(fc)
+        if self.stats is not None:
+            mean = self.beta * self.stats[0] + (1 - self.beta) * mean
+            std = self.beta * self.stats[1] + (1 - self.beta) * std
+        self.stats = (mean, std)
+        style = st.plan.blended
+        scale = style.std[None] / std
+        shift = style.mean[None] - mean * scale
+        t = (fc.float() * scale[..., None, None] + shift[..., None, None]).to(fc.dtype)
+        t = mix_alpha(fc, t, st.alpha)
+        out = st._decode(t)[..., :padded.shape[-2] - ph, :padded.shape[-1] - pw]
+        return out.clamp(0, 1)
+
+
+def stylize_frames(st, frames: list[np.ndarray], stats_beta: float | None = None) -> list[np.ndarray]:
+    """Per-frame stylization (optionally with :class:`StatsEMA`): ``[3,H,W]`` float16 arrays."""
+    from .imageio import to_tensor
+
+    smoother = StatsEMA(stats_beta) if stats_beta is not None else None
+    outs = []
+    for frame in frames:
+        x = to_tensor(frame).to(device=st.device, dtype=st.dtype)
+        y = smoother.stylize(st, x) if smoother else st.stylize_tensor(x, plan=st.plan)
+        outs.append(y[0].float().cpu().numpy().astype(np.float16))
+    return outs
+
+
+def stabilize_frames(frames: list[np.ndarray], outs: list[np.ndarray], **options) -> tuple[list, float]:
+    """Run a fresh :class:`Stabilizer` over per-frame outputs; returns (outputs, ms per frame)."""
+    import time
+
+    from .imageio import to_tensor
+
+    stab, result, spent = Stabilizer(**options), [], 0.0
+    for frame, out in zip(frames, outs):
+        x, y = to_tensor(frame), torch.from_numpy(out.astype(np.float32))[None]
+        start = time.perf_counter()
+        z = stab(x, y)
+        spent += time.perf_counter() - start
+        result.append(z[0].numpy().astype(np.float16))
+    return result, 1000 * spent / max(1, len(frames))
+
+
+def to_rgb8(out: np.ndarray) -> np.ndarray:
+    """``[3,H,W]`` float in [0,1] → ``HxWx3`` uint8."""
+    return (np.clip(out.astype(np.float32), 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+
+
+def evaluate_outputs(frames, outs, flows, encoder, style_taps, every: int = 10) -> dict:
+    """Warping error, frame-difference ratio and mean style loss (every ``every``-th frame)."""
+    from . import flicker
+
+    rgb = [to_rgb8(o) for o in outs]
+    return dict(warping_error=flicker.warping_error(rgb, flows),
+                frame_difference_ratio=flicker.mean_abs_difference(rgb) / flicker.mean_abs_difference(frames),
+                style_loss=float(np.mean([flicker.style_loss(encoder, rgb[i], style_taps)
+                                          for i in range(0, len(rgb), every)])))
+
+
+def study_clip(content: str, motion: str, seconds: float, fps: int, size: tuple[int, int]) -> list[np.ndarray]:
+    """The generated clip: ``content`` is an image path or ``pattern`` (a generated image)."""
+    from .imageio import load_image_rgb
+    from .video import pattern_image, synthetic_clip
+
+    base = pattern_image(540, 960, seed=21) if content == "pattern" else load_image_rgb(content)
+    return synthetic_clip(base, int(round(seconds * fps)), size, **STUDY_MOTIONS[motion])
+
+
+def compare(st, frames: list[np.ndarray], style_rgb: np.ndarray, candidates: list[dict],
+            log=print) -> tuple[list[dict], list[np.ndarray]]:
+    """One row per candidate (``{"name", "stats_beta"?, "blend"?, ...}``) plus the per-frame
+    row; also returns the per-frame outputs."""
+    from . import flicker
+
+    flows = flicker.original_flows(frames)
+    from .imageio import resize_short_side
+
+    taps = flicker.tap_stats(st.encoder, resize_short_side(style_rgb, st.style_side))  # as encoded
+    per_frame = stylize_frames(st, frames)
+    rows = [dict(name="per-frame", ms=0.0, **evaluate_outputs(frames, per_frame, flows, st.encoder, taps))]
+    log(rows[-1])
+    cached = {None: per_frame}
+    for cand in candidates:
+        beta = cand.get("stats_beta")
+        if beta not in cached:
+            cached[beta] = stylize_frames(st, frames, beta)
+        outs, ms = cached[beta], 0.0
+        options = {k: cand[k] for k in ("blend", "flow_side", "preset") if k in cand}
+        if options:
+            outs, ms = stabilize_frames(frames, outs, **options)
+        rows.append(dict(name=cand["name"], ms=ms, **evaluate_outputs(frames, outs, flows, st.encoder, taps)))
+        log(rows[-1])
+    base = rows[0]
+    for row in rows:
+        row["warp_ratio"] = row["warping_error"] / base["warping_error"]
+        row["style_change"] = row["style_loss"] / base["style_loss"] - 1
+    return rows, per_frame
+
+
+DEFAULT_CANDIDATES = [
+    dict(name="stats EMA β=0.8", stats_beta=0.8),
+    dict(name="flow blend 0.4", blend=0.4),
+    dict(name="flow blend 0.6 (default)", blend=DEFAULT_BLEND),
+    dict(name="flow blend 0.8", blend=0.8),
+    dict(name="stats EMA + flow blend 0.6", stats_beta=0.8, blend=DEFAULT_BLEND),
+]
+
+
+def format_rows(rows: list[dict]) -> str:
+    lines = ["| method | warping error | × per-frame | frame-diff ratio | style loss | Δ style | ms/frame |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['warping_error']:.3e} | {r['warp_ratio']:.2f} | "
+                     f"{r['frame_difference_ratio']:.3f} | {r['style_loss']:.3f} | "
+                     f"{100 * r['style_change']:+.1f}% | {r['ms']:.1f} |")
+    return "\n".join(lines)
+
+
+STRIP_LABELS = ("original", "per-frame", "stabilized", "per-frame flicker", "stabilized flicker")
+
+
+def strip_image(frames, per_frame, stabilized, start: int, count: int = 4) -> np.ndarray:
+    """Side-by-side strip (``HxWx3`` uint8) of ``count`` consecutive frames; rows: original,
+    per-frame, stabilized, and the per-frame / stabilized flicker maps
+    ``|S_t − warp(S_{t−1})|`` (×4, reliable pixels only; black = consistent)."""
+    import cv2
+
+    from .flicker import pair_flow, warp
+
+    rows = [[], [], [], [], []]
+    for t in range(start, start + count):
+        pf = pair_flow(frames[t - 1], frames[t])
+        rows[0].append(frames[t])
+        for row, outs in ((1, per_frame), (2, stabilized)):
+            cur, prev = to_rgb8(outs[t]), to_rgb8(outs[t - 1])
+            rows[row].append(cur)
+            err = np.abs(cur.astype(np.float32) - warp(prev, pf.flow)).mean(-1) * pf.mask
+            heat = np.clip(err * 4, 0, 255).astype(np.uint8)
+            rows[row + 2].append(np.repeat(heat[..., None], 3, axis=2))
+    pad = lambda img: np.pad(img, ((2, 2), (2, 2), (0, 0)), constant_values=255)  # noqa: E731
+    lines = []
+    for label, row in zip(STRIP_LABELS, rows):
+        line = np.concatenate([pad(i) for i in row], axis=1)
+        margin = np.full((line.shape[0], 150, 3), 255, np.uint8)
+        cv2.putText(margin, label, (6, line.shape[0] // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        lines.append(np.concatenate([margin, line], axis=1))
+    return np.concatenate(lines, axis=0)
+
+
+def fps_cost(st, size: tuple[int, int], frames: int = 10) -> dict:
+    """Median time per ``st(frame)`` with ``stabilize`` off and on (alternating frame by frame,
+    so background load hits both alike) on a generated clip of ``size`` ``(w, h)``."""
+    import time
+
+    from .video import pattern_image, synthetic_clip
+
+    clip = [np.ascontiguousarray(f[:, :, ::-1])
+            for f in synthetic_clip(pattern_image(540, 960, seed=21), frames + 2, size, seed=3)]
+    times = {False: [], True: []}
+    states = (False, True)
+    st.stabilize = True
+    for i, frame in enumerate(clip):
+        for on in (states if i % 2 == 0 else states[::-1]):
+            st.stabilizer.enabled = on  # not via `st.stabilize`, which would reset the history
+            start = time.perf_counter()
+            st(frame)
+            if i >= 2:  # the first two frames warm up both paths
+                times[on].append(time.perf_counter() - start)
+    st.stabilize = False
+    off, on = float(np.median(times[False])), float(np.median(times[True]))
+    return dict(size=f"{size[0]}x{size[1]}", off_ms=1000 * off, on_ms=1000 * on,
+                fps_off=1 / off, fps_on=1 / on, fps_cost=1 - off / on)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+
+    from .imageio import load_image_rgb, save_image_rgb
+    from .stylizer import Stylizer
+
+    p = argparse.ArgumentParser(prog="python -m engine.stabilize", description=__doc__.splitlines()[0])
+    p.add_argument("--content", default="pattern", help="image under the simulated camera, or 'pattern'")
+    p.add_argument("--style", required=True)
+    p.add_argument("--motion", choices=sorted(STUDY_MOTIONS), default="pan")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--fps", type=int, default=15)
+    p.add_argument("--size", default="320x180", help="WxH of the clip")
+    p.add_argument("--alpha", type=float, default=1.0)
+    p.add_argument("--decoder", default=None)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--strip", default=None, help="write a side-by-side strip PNG here")
+    p.add_argument("--json", default=None, help="write the rows as JSON here")
+    p.add_argument("--strip-only", action="store_true", help="only per-frame vs the default stage")
+    p.add_argument("--timing", nargs="*", default=None, metavar="WxH",
+                   help="only measure the FPS cost of stabilization at these sizes")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    if args.timing is not None:
+        st = Stylizer(device="cpu", decoder=args.decoder)
+        st.set_styles([load_image_rgb(args.style)])
+        for text in args.timing or ["320x180", "640x360"]:
+            w, h = (int(v) for v in text.lower().split("x"))
+            print(json.dumps(fps_cost(st, (w, h))), flush=True)
+        return 0
+    frames = study_clip(args.content, args.motion, args.seconds, args.fps, size)
+    st = Stylizer(device="cpu", decoder=args.decoder)
+    style = load_image_rgb(args.style)
+    st.set_styles([style])
+    st.alpha = args.alpha
+    candidates = [c for c in DEFAULT_CANDIDATES if "default" in c["name"]] if args.strip_only \
+        else DEFAULT_CANDIDATES
+    rows, per_frame = compare(st, frames, style, candidates, log=lambda r: print(r, flush=True))
+    print(format_rows(rows))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(dict(args=vars(args), rows=rows), fh, indent=1)
+    if args.strip:
+        stabilized, _ = stabilize_frames(frames, per_frame)
+        save_image_rgb(strip_image(frames, per_frame, stabilized, start=len(frames) // 2), args.strip)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
