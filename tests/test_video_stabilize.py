@@ -142,3 +142,22 @@ def test_tiny_and_thin_frames_pass_through_safely(h, w):
     with pytest.raises(ValueError, match="optical flow needs") if min(h, w) < 32 else nullcontext():
         flicker.dis_flow(np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint8))
 
+
+
+def test_restore_detail_gives_back_the_texture_contrast():
+    from engine.stabilize import gaussian_blur, restore_detail
+
+    torch.manual_seed(0)
+    per_frame = torch.rand(1, 3, 40, 48)
+    soft = 0.5 * per_frame + 0.5 * gaussian_blur(per_frame, 1.0)  # as averaging misaligned texture
+    full = torch.ones(1, 1, 40, 48)
+
+    def detail(x):
+        return (x - gaussian_blur(x, 1.0)).std().item()
+
+    restored = restore_detail(soft, per_frame, full)
+    assert 0.5 * detail(per_frame) < detail(soft) < 0.8 * detail(per_frame)
+    assert detail(restored) == pytest.approx(detail(per_frame), rel=0.1)
+    # where nothing was blended (mask 0) nothing changes; a sharp input is never softened
+    assert torch.allclose(restore_detail(soft, per_frame, torch.zeros_like(full)), soft.clamp(0, 1))
+    assert torch.allclose(restore_detail(per_frame, soft, full), per_frame, atol=1e-6)
