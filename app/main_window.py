@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.source_info = ""
         self.fps = 0.0
         self.latency = 0.0
+        self.results_shown = 0  # stylized frames that reached the view (tools/app_fps.py)
         self._interval = 0.0
         self._last_result_t: float | None = None
         self._record_started = 0.0
@@ -240,6 +241,7 @@ class MainWindow(QMainWindow):
         if result is None or self._closed:
             return
         self.view.set_result(result)
+        self.results_shown += 1
         if self._last_result_t is not None:  # smooth the interval, not the rate (rates average badly)
             dt = max(result.t_done - self._last_result_t, 1e-6)
             self._interval = dt if self._interval == 0 else 0.85 * self._interval + 0.15 * dt

@@ -40,6 +40,7 @@ from .flicker import MIN_FLOW_SIDE
 DEFAULT_BLEND = 0.6
 DEFAULT_FLOW_SIDE = 160  # shorter side of the grayscale copy the flow is computed on
 PHOTOMETRIC_TOLERANCE = 0.06  # max |warped previous content − current content| (0..1 gray)
+DEFAULT_DETAIL = 0.5  # strength of restore_detail() in [0, 1]
 DETAIL_SIGMA = 1.0  # Gaussian σ (pixels) separating the texture restore_detail() keeps
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -53,11 +54,11 @@ class Stabilizer:
     """
 
     def __init__(self, blend: float = DEFAULT_BLEND, flow_side: int = DEFAULT_FLOW_SIDE,
-                 preset: str = "ultrafast", interpolation: str = "bicubic", detail: bool = True):
+                 preset: str = "ultrafast", interpolation: str = "bicubic", detail: float = DEFAULT_DETAIL):
         """``blend``: weight of the motion-compensated history in [0, 1); ``flow_side``: shorter
         side of the grey copy for the flow; ``preset``: DIS preset; ``interpolation`` of the warp
-        (``bicubic``/``bilinear``) and ``detail`` (:func:`restore_detail`) exist for measuring
-        the alternatives (``python -m engine.stabilize``)."""
+        (``bicubic``/``bilinear``) and ``detail``, the strength of :func:`restore_detail` in
+        [0, 1], exist for measuring the alternatives (``python -m engine.stabilize``)."""
         import cv2
 
         if not 0.0 <= blend < 1.0:
@@ -66,7 +67,7 @@ class Stabilizer:
             raise ValueError(f"interpolation must be bicubic or bilinear, got {interpolation!r}")
         self.blend = blend
         self.interpolation = interpolation
-        self.detail = detail
+        self.detail = float(detail)
         self.flow_side = max(MIN_FLOW_SIDE, flow_side)
         presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
                    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST, "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
@@ -154,26 +155,27 @@ class Stabilizer:
         mask_t = small[:, 2:3].clamp(0, 1)
         per_frame = stylized.float()
         blended = torch.lerp(per_frame, warped, mask_t * self.blend)
-        if self.detail:
-            blended = restore_detail(blended, per_frame, mask_t)
+        if self.detail > 0:
+            blended = restore_detail(blended, per_frame, mask_t, strength=self.detail)
         return blended.clamp(0, 1).to(stylized.dtype)
 
 
 def restore_detail(blended: torch.Tensor, per_frame: torch.Tensor, mask: torch.Tensor,
-                   sigma: float = DETAIL_SIGMA) -> torch.Tensor:
+                   strength: float = 1.0, sigma: float = DETAIL_SIGMA) -> torch.Tensor:
     """Give the blended pixels back the texture contrast of the per-frame result.
 
     Averaging frames whose texture does not line up exactly softens it (the style loss would
     rise). The high-pass part (image − Gaussian blur σ) of ``blended`` is scaled per channel by
-    ``k = sqrt(Σ m·hp_per_frame² / Σ m·hp_blended²)`` (clamped to [1, 2]), in proportion to the
-    mask ``m``, so unblended pixels are untouched. ``[1,3,H,W]`` fp32 → same, clamped to [0,1].
+    ``1 + strength·(k − 1)`` with ``k = sqrt(Σ m·hp_per_frame² / Σ m·hp_blended²)`` (clamped to
+    [1, 2]), in proportion to the mask ``m``, so unblended pixels are untouched.
+    ``[1,3,H,W]`` fp32 → same, clamped to [0,1].
     """
     low = gaussian_blur(blended, sigma)
     high = blended - low
     high_ref = per_frame - gaussian_blur(per_frame, sigma)
     energy = (mask * high * high).sum((2, 3), keepdim=True)
     energy_ref = (mask * high_ref * high_ref).sum((2, 3), keepdim=True)
-    k = (energy_ref / energy.clamp_min(1e-12)).sqrt().clamp(1.0, 2.0)  # [1,3,1,1]
+    k = 1 + strength * ((energy_ref / energy.clamp_min(1e-12)).sqrt().clamp(1.0, 2.0) - 1)  # [1,3,1,1]
     return (low + (1 + (k - 1) * mask) * high).clamp(0, 1)
 
 
@@ -185,8 +187,8 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     kernel = kernel / kernel.sum()
     c = x.shape[1]
     x = F.pad(x, (radius, radius, radius, radius), mode="replicate")
-    x = F.conv2d(x, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(x, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    x = F.conv2d(x, kernel.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(x, kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
 
 
 @functools.lru_cache(maxsize=4)
@@ -333,7 +335,8 @@ def compare(st, frames: list[np.ndarray], style_rgb: np.ndarray, candidates: lis
 DEFAULT_CANDIDATES = [
     dict(name="stats EMA β=0.8", stats_beta=0.8),
     dict(name="flow blend 0.6, bilinear, no detail restore", blend=0.6, interpolation="bilinear",
-         detail=False),
+         detail=0.0),
+    dict(name="flow blend 0.6, full detail restore", blend=0.6, detail=1.0),
     dict(name="flow blend 0.4", blend=0.4),
     dict(name="flow blend 0.6 (default)", blend=DEFAULT_BLEND),
     dict(name="flow blend 0.8", blend=0.8),

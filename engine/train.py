@@ -6,7 +6,10 @@ loss = MSE of per-channel mean and std at relu1_1..relu4_1 (equal weights).
 
 Extras, all off by default: a reconstruction warm-up (t = f(c)), a λ ramp, an identity term
 (a fraction of each batch is stylized with its own content and also gets a pixel loss to it, as
-SANet's identity loss), inverse-time lr decay (pytorch-AdaIN's ``lr/(1+decay·step)``).
+SANet's identity loss), inverse-time lr decay (pytorch-AdaIN's ``lr/(1+decay·step)``), and a
+normalised content term (SANet/AdaAttN: MSE between the instance-normalised relu4_1 features of the
+output and of the content; per channel it equals ``2·(1 − Pearson correlation)``, so it asks for
+the photo's layout in every channel, which the plain content loss weighs by the style's σ).
 
 Reproducible and resumable: sample ``i`` of step ``s`` is drawn from an RNG seeded by
 ``(seed, s, i)``, so a resumed run sees exactly the data an uninterrupted run would; the
@@ -57,6 +60,7 @@ class TrainConfig:
     style_ramp: int = 0
     identity_fraction: float = 0.0
     identity_weight: float = 0.0
+    norm_content_weight: float = 0.0
     seed: int = 0
     workers: int = 1
     threads: int = 0
@@ -193,6 +197,18 @@ def style_loss(out_feats: list[torch.Tensor], style_feats: list[torch.Tensor]) -
     return loss
 
 
+def normalized_content_loss(out: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """MSE of per-channel mean/std-normalised ``[N,C,h,w]`` features (SANet's content loss).
+
+    Per channel this is ``2·(1 − ρ)`` with ρ the spatial Pearson correlation (up to the eps).
+    """
+    def norm(x: torch.Tensor) -> torch.Tensor:
+        mean, std = mean_std(x)
+        return (x - mean[..., None, None]) / std[..., None, None]
+
+    return F.mse_loss(norm(out), norm(content))
+
+
 def style_weight_at(cfg: TrainConfig, step: int) -> float:
     if step < cfg.warmup_steps:
         return 0.0
@@ -324,11 +340,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
 
     encoder = load_encoder().to(device)
     decoder = Decoder().to(device)
-    if cfg.init and not resume:
+    resuming = resume and (ckpt_dir / "state.json").is_file()
+    if cfg.init and not resuming:  # --init seeds a fresh run; a checkpoint, once written, wins
         decoder.layers.load_state_dict({k: v.float() for k, v in load_state_dict_file(cfg.init).items()})
     opt = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
     step, best = 0, {}
-    if resume and (ckpt_dir / "state.json").is_file():
+    if resuming:
         state = load_checkpoint(ckpt_dir, decoder, opt)
         step, best = state["step"], state.get("best", {})
         print(f"resumed from {ckpt_dir} at step {step}", file=sys.stderr)
@@ -343,7 +360,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
 
     log_path = out / "log.csv"
     fields = ["step", "loss", "content", "style", "style_weighted", "identity", "lambda", "lr",
-              "sec_per_step", "skipped"]
+              "sec_per_step", "skipped", "content_norm"]
     if not log_path.exists():
         with open(log_path, "w", newline="") as fh:
             csv.writer(fh).writerow(fields)
@@ -388,14 +405,18 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             ids = slice(0, c.shape[0]) if warm else slice(0, n_id)
             l_id = F.mse_loss(out_img[ids], c[ids]) if (warm or n_id) and cfg.identity_weight > 0 \
                 else torch.zeros(())
-            loss = cfg.content_weight * l_content + lam * l_style + cfg.identity_weight * l_id
+            l_norm = normalized_content_loss(o_feats[-1], fc) if cfg.norm_content_weight > 0 \
+                else torch.zeros(())
+            loss = cfg.content_weight * l_content + lam * l_style + cfg.identity_weight * l_id \
+                + cfg.norm_content_weight * l_norm
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             step += 1
             bar.update(1)
 
-            vals = torch.stack([loss.detach(), l_content.detach(), l_style.detach(), l_id.detach()])
+            vals = torch.stack([loss.detach(), l_content.detach(), l_style.detach(), l_id.detach(),
+                                l_norm.detach()])
             acc = vals if acc is None else acc + vals
             n_acc += 1
             if step % cfg.log_every == 0 or step == cfg.iters:
@@ -405,7 +426,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 dt = (time.time() - t_last) / n
                 t_last = time.time()
                 row = [step, *[f"{v:.5f}" for v in mean[:3]], f"{lam * mean[2]:.5f}", f"{mean[3]:.5f}",
-                       f"{lam:.3f}", f"{lr_at(cfg, step):.3g}", f"{dt:.3f}", skipped_total]
+                       f"{lam:.3f}", f"{lr_at(cfg, step):.3g}", f"{dt:.3f}", skipped_total, f"{mean[4]:.5f}"]
                 with open(log_path, "a", newline="") as fh:
                     csv.writer(fh).writerow(row)
                 bar.set_postfix(loss=f"{mean[0]:.3f}", c=f"{mean[1]:.3f}", s=f"{mean[2]:.3f}",
