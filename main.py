@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--identity-weight", type=float, default=0.0, help="pixel loss weight on those")
     p.add_argument("--norm-content-weight", type=float, default=0.0,
                    help="weight of the normalised (SANet) relu4_1 content term")
+    p.add_argument("--revive-every", type=int, default=0,
+                   help="every N steps re-initialise decoder ReLU channels that never fire (0: off)")
     p.add_argument("--workers", type=int, default=1, help="data-loading processes")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     p.add_argument("--seed", type=int, default=0)

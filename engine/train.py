@@ -9,7 +9,11 @@ Extras, all off by default: a reconstruction warm-up (t = f(c)), a λ ramp, an i
 SANet's identity loss), inverse-time lr decay (pytorch-AdaIN's ``lr/(1+decay·step)``), and a
 normalised content term (SANet/AdaAttN: MSE between the instance-normalised relu4_1 features of the
 output and of the content; per channel it equals ``2·(1 − Pearson correlation)``, so it asks for
-the photo's layout in every channel, which the plain content loss weighs by the style's σ).
+the photo's layout in every channel, which the plain content loss weighs by the style's σ), and
+dead-unit revival (``revive_every``): every N steps the decoder runs on a fixed probe batch of
+training crops; ReLU channels that never fire are re-initialised. Adam's per-weight steps with a
+512·9 fan-in of non-negative features can push a whole layer below zero in a few steps at lr 5e-4;
+measured on a 2,700-step CPU decoder: 255 of the 256 channels after the first conv were dead.
 
 Reproducible and resumable: sample ``i`` of step ``s`` is drawn from an RNG seeded by
 ``(seed, s, i)``, so a resumed run sees exactly the data an uninterrupted run would; the
@@ -61,6 +65,7 @@ class TrainConfig:
     identity_fraction: float = 0.0
     identity_weight: float = 0.0
     norm_content_weight: float = 0.0
+    revive_every: int = 0
     seed: int = 0
     workers: int = 1
     threads: int = 0
@@ -221,6 +226,75 @@ def lr_at(cfg: TrainConfig, step: int) -> float:
     return cfg.lr / (1.0 + cfg.lr_decay * step)
 
 
+# --- dead ReLU units ---------------------------------------------------------------------------
+
+def relu_conv_indices(decoder: Decoder) -> list[int]:
+    """Indices in ``decoder.layers`` of the convs whose output goes through a ReLU."""
+    layers = list(decoder.layers)
+    return [i for i, layer in enumerate(layers[:-1])
+            if isinstance(layer, torch.nn.Conv2d) and isinstance(layers[i + 1], torch.nn.ReLU)]
+
+
+@torch.no_grad()
+def dead_units(decoder: Decoder, t: torch.Tensor) -> dict[int, torch.Tensor]:
+    """Run ``[N,512,h,w]`` through the decoder; for each conv followed by a ReLU, the bool ``[C]``
+    mask of output channels that are ≤ 0 at every position of every sample (layer index → mask)."""
+    alive: dict[int, torch.Tensor] = {}
+    hooks = []
+    for index in relu_conv_indices(decoder):
+        def record(module, args, out, conv_index=index):
+            alive[conv_index] = (out > 0).flatten(2).any(2).any(0)
+        hooks.append(decoder.layers[index + 1].register_forward_hook(record))
+    was_training = decoder.training
+    decoder.eval()
+    try:
+        decoder(t)
+    finally:
+        for h in hooks:
+            h.remove()
+        decoder.train(was_training)
+    return {i: ~mask for i, mask in alive.items()}
+
+
+@torch.no_grad()
+def revive_units(decoder: Decoder, opt: torch.optim.Adam, probe: torch.Tensor, seed: int) -> int:
+    """Re-initialise the ReLU channels that never fire on the decoder input ``probe``: weights
+    from PyTorch's default init (drawn from ``seed``), bias = minus the channel's mean response to
+    ``probe``, so each fires on about half the positions (a plain default init on non-negative
+    features starts a third of the channels dead). Their Adam moments restart at 0 (first) and at
+    the layer's mean over the live channels (second), so the first steps are neither huge nor
+    frozen. Layers go in order, each checked after the revivals before it changed its input.
+    Returns the count."""
+    revived = 0
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for index in relu_conv_indices(decoder):
+            mask = ~(_layer_output(decoder, index, probe) > 0).flatten(2).any(2).any(0)
+            if not bool(mask.any()):
+                continue
+            conv = decoder.layers[index]
+            fresh = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size).to(conv.weight.device)
+            conv.weight[mask] = fresh.weight[mask]
+            conv.bias[mask] = 0
+            response = _layer_output(decoder, index, probe)
+            conv.bias[mask] = -response[:, mask].mean((0, 2, 3))
+            for param in (conv.weight, conv.bias):
+                state = opt.state.get(param)
+                if state:
+                    state["exp_avg"][mask] = 0
+                    live = state["exp_avg_sq"][~mask]
+                    state["exp_avg_sq"][mask] = live.mean() if live.numel() else 0
+            revived += int(mask.sum())
+    return revived
+
+
+def _layer_output(decoder: Decoder, index: int, x: torch.Tensor) -> torch.Tensor:
+    """Output of ``decoder.layers[index]`` for decoder input ``x`` (layers after it are skipped)."""
+    for layer in decoder.layers[:index + 1]:
+        x = layer(x)
+    return x
+
+
 # --- checkpoints ------------------------------------------------------------------------------
 
 def save_checkpoint(ckpt_dir: Path, decoder: Decoder, opt: torch.optim.Adam, step: int,
@@ -360,7 +434,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
 
     log_path = out / "log.csv"
     fields = ["step", "loss", "content", "style", "style_weighted", "identity", "lambda", "lr",
-              "sec_per_step", "skipped", "content_norm"]
+              "sec_per_step", "skipped", "content_norm", "dead_units", "revived"]
     if not log_path.exists():
         with open(log_path, "w", newline="") as fh:
             csv.writer(fh).writerow(fields)
@@ -375,6 +449,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     deadline = time.time() + cfg.max_minutes * 60 if cfg.max_minutes > 0 else math.inf
     n_id = int(round(cfg.batch * cfg.identity_fraction))
     skipped_total, acc, n_acc, t_last = 0, None, 0, time.time()
+    probe = probe_features(encoder, content, style, cfg, device) if cfg.revive_every > 0 else None
+    dead_count, revived_total = "", 0
 
     from tqdm import tqdm
 
@@ -419,6 +495,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                                 l_norm.detach()])
             acc = vals if acc is None else acc + vals
             n_acc += 1
+            if probe is not None and step % cfg.revive_every == 0:
+                dead = dead_units(decoder, probe)
+                dead_count = sum(int(m.sum()) for m in dead.values())
+                revived_total += revive_units(decoder, opt, probe, seed=cfg.seed * 1_000_003 + step)
             if step % cfg.log_every == 0 or step == cfg.iters:
                 n, n_acc = n_acc, 0
                 mean = (acc / n).tolist()
@@ -426,7 +506,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 dt = (time.time() - t_last) / n
                 t_last = time.time()
                 row = [step, *[f"{v:.5f}" for v in mean[:3]], f"{lam * mean[2]:.5f}", f"{mean[3]:.5f}",
-                       f"{lam:.3f}", f"{lr_at(cfg, step):.3g}", f"{dt:.3f}", skipped_total, f"{mean[4]:.5f}"]
+                       f"{lam:.3f}", f"{lr_at(cfg, step):.3g}", f"{dt:.3f}", skipped_total, f"{mean[4]:.5f}", dead_count, revived_total]
                 with open(log_path, "a", newline="") as fh:
                     csv.writer(fh).writerow(row)
                 bar.set_postfix(loss=f"{mean[0]:.3f}", c=f"{mean[1]:.3f}", s=f"{mean[2]:.3f}",
@@ -457,6 +537,19 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     save_decoder(decoder, final, meta)
     plot_losses(log_path, out / "losses.png")
     return final
+
+
+@torch.no_grad()
+def probe_features(encoder, content: list[Path], style: list[Path], cfg: TrainConfig, device,
+                   count: int = 8) -> torch.Tensor:
+    """Fixed probe for :func:`dead_units`: ``count`` training crops (seed + 1), each stylized with
+    a training style crop and also reconstructed: ``[2·count,512,h,w]`` decoder inputs."""
+    data = CropDataset(content, style, cfg.resize, cfg.crop, cfg.seed + 1)
+    items = [data[i] for i in range(count)]
+    c = torch.stack([it[0] for it in items]).to(device).float() / 255.0
+    s = torch.stack([it[1] for it in items]).to(device).float() / 255.0
+    fc = encoder(c)
+    return torch.cat([adain_batch(fc, encoder(s)), fc])
 
 
 def _last_log_row(path: Path) -> dict | None:

@@ -12,7 +12,9 @@ from PIL import Image
 from conftest import noise_image, smooth_image, stripes_image
 from engine.decoder import load_decoder
 from engine.evaluate import structure
-from engine.train import TrainConfig, adain_batch, make_split, normalized_content_loss, style_loss, train
+from engine.decoder import Decoder
+from engine.train import (TrainConfig, adain_batch, dead_units, make_split, normalized_content_loss,
+                          revive_units, style_loss, train)
 from engine.weights import load_state_dict_file
 
 
@@ -114,3 +116,33 @@ def test_init_seeds_a_fresh_run_even_with_resume(dataset, tmp_path):
     a = load_state_dict_file(seed_run)
     b = load_state_dict_file(tmp_path / "fresh" / "checkpoint" / "decoder_fp32.safetensors")
     assert all(torch.allclose(a[k].float(), b[k], atol=1e-2) for k in a)  # fp16 export vs fp32
+
+
+def test_dead_units_are_found_and_revived():
+    torch.manual_seed(0)
+    decoder = Decoder()
+    opt = torch.optim.Adam(decoder.parameters(), lr=1e-4)
+    t = torch.rand(2, 512, 4, 4)
+    decoder(t).mean().backward()
+    opt.step()  # Adam state exists
+    first = decoder.layers[1]
+    with torch.no_grad():
+        first.bias[:200] = -1e3  # 200 of 256 channels can never fire
+    dead = dead_units(decoder, t)
+    assert bool(dead[1][:200].all()) and set(dead) == {1, 5, 8, 11, 14, 18, 21, 25}
+    assert revive_units(decoder, opt, t, seed=3) >= 200
+    assert sum(int(m.sum()) for m in dead_units(decoder, t).values()) == 0  # every layer fires
+    assert float(first.bias.abs().max()) < 1.0
+    state = opt.state[first.bias]
+    assert float(state["exp_avg"][:200].abs().max()) == 0.0 and float(state["exp_avg_sq"][:200].min()) > 0
+
+
+def test_revival_is_logged_and_resume_stays_bit_for_bit(dataset, tmp_path):
+    train(config(dataset, tmp_path / "straight", revive_every=2))
+    train(config(dataset, tmp_path / "split", iters=2, revive_every=2))
+    train(config(dataset, tmp_path / "split", iters=4, revive_every=2), resume=True)
+    a = load_state_dict_file(tmp_path / "straight" / "checkpoint" / "decoder_fp32.safetensors")
+    b = load_state_dict_file(tmp_path / "split" / "checkpoint" / "decoder_fp32.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    rows = list(csv.DictReader(open(tmp_path / "straight" / "log.csv")))
+    assert rows[0]["dead_units"] == "" and rows[1]["dead_units"].isdigit()
