@@ -13,7 +13,7 @@ the photo's layout in every channel, which the plain content loss weighs by the 
 dead-unit revival (``revive_every``): every N steps the decoder runs on a fixed probe batch of
 training crops; ReLU channels that never fire are re-initialised. Adam's per-weight steps with a
 512·9 fan-in of non-negative features can push a whole layer below zero in a few steps at lr 5e-4;
-measured on a 2,700-step CPU decoder: 255 of the 256 channels after the first conv were dead.
+measured on a 3,000-step CPU decoder: 255 of the 256 channels after the first conv were dead.
 
 Reproducible and resumable: sample ``i`` of step ``s`` is drawn from an RNG seeded by
 ``(seed, s, i)``, so a resumed run sees exactly the data an uninterrupted run would; the
