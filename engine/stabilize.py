@@ -40,7 +40,7 @@ from .flicker import MIN_FLOW_SIDE
 DEFAULT_BLEND = 0.6
 DEFAULT_FLOW_SIDE = 160  # shorter side of the grayscale copy the flow is computed on
 PHOTOMETRIC_TOLERANCE = 0.06  # max |warped previous content − current content| (0..1 gray)
-DEFAULT_DETAIL = 0.5  # strength of restore_detail() in [0, 1]
+DEFAULT_DETAIL = 1.0  # strength of restore_detail() in [0, 1]
 DETAIL_SIGMA = 1.0  # Gaussian σ (pixels) separating the texture restore_detail() keeps
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -336,7 +336,7 @@ DEFAULT_CANDIDATES = [
     dict(name="stats EMA β=0.8", stats_beta=0.8),
     dict(name="flow blend 0.6, bilinear, no detail restore", blend=0.6, interpolation="bilinear",
          detail=0.0),
-    dict(name="flow blend 0.6, full detail restore", blend=0.6, detail=1.0),
+    dict(name="flow blend 0.6, half detail restore", blend=0.6, detail=0.5),
     dict(name="flow blend 0.4", blend=0.4),
     dict(name="flow blend 0.6 (default)", blend=DEFAULT_BLEND),
     dict(name="flow blend 0.8", blend=0.8),

@@ -260,8 +260,8 @@ def dead_units(decoder: Decoder, t: torch.Tensor) -> dict[int, torch.Tensor]:
 def revive_units(decoder: Decoder, opt: torch.optim.Adam, probe: torch.Tensor, seed: int) -> int:
     """Re-initialise the ReLU channels that never fire on the decoder input ``probe``: weights
     from PyTorch's default init (drawn from ``seed``), bias = minus the channel's mean response to
-    ``probe``, so each fires on about half the positions (a plain default init on non-negative
-    features starts a third of the channels dead). Their Adam moments restart at 0 (first) and at
+    ``probe``, so each fires on about half the positions (a plain default init can start dead:
+    a third of the re-drawn channels in ``tests/test_train.py``, whose input is non-negative). Their Adam moments restart at 0 (first) and at
     the layer's mean over the live channels (second), so the first steps are neither huge nor
     frozen. Layers go in order, each checked after the revivals before it changed its input.
     Returns the count."""
@@ -450,7 +450,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     n_id = int(round(cfg.batch * cfg.identity_fraction))
     skipped_total, acc, n_acc, t_last = 0, None, 0, time.time()
     probe = probe_features(encoder, content, style, cfg, device) if cfg.revive_every > 0 else None
-    dead_count, revived_total = "", 0
+    last_row = _last_log_row(log_path) if step else None
+    dead_count, revived_total = "", int((last_row or {}).get("revived") or 0)  # cumulative over resumes
 
     from tqdm import tqdm
 
@@ -553,7 +554,10 @@ def probe_features(encoder, content: list[Path], style: list[Path], cfg: TrainCo
 
 
 def _last_log_row(path: Path) -> dict | None:
-    rows = list(csv.DictReader(open(path))) if path.exists() else []
+    if not path.exists():
+        return None
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
     return rows[-1] if rows else None
 
 
