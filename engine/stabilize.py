@@ -41,7 +41,7 @@ DEFAULT_BLEND = 0.6
 DEFAULT_FLOW_SIDE = 160  # shorter side of the grayscale copy the flow is computed on
 PHOTOMETRIC_TOLERANCE = 0.06  # max |warped previous content − current content| (0..1 gray)
 DEFAULT_DETAIL = 1.0  # strength of restore_detail() in [0, 1]
-DETAIL_SIGMA = 1.0  # Gaussian σ (pixels) separating the texture restore_detail() keeps
+DETAIL_SIGMAS = (1.0,)  # Gaussian σs (pixels) splitting off the texture bands restore_detail() keeps
 _LUMA = (0.299, 0.587, 0.114)
 
 
@@ -54,7 +54,8 @@ class Stabilizer:
     """
 
     def __init__(self, blend: float = DEFAULT_BLEND, flow_side: int = DEFAULT_FLOW_SIDE,
-                 preset: str = "ultrafast", interpolation: str = "bicubic", detail: float = DEFAULT_DETAIL):
+                 preset: str = "ultrafast", interpolation: str = "bicubic", detail: float = DEFAULT_DETAIL,
+                 detail_sigmas: tuple[float, ...] = DETAIL_SIGMAS):
         """``blend``: weight of the motion-compensated history in [0, 1); ``flow_side``: shorter
         side of the grey copy for the flow; ``preset``: DIS preset; ``interpolation`` of the warp
         (``bicubic``/``bilinear``) and ``detail``, the strength of :func:`restore_detail` in
@@ -68,6 +69,7 @@ class Stabilizer:
         self.blend = blend
         self.interpolation = interpolation
         self.detail = float(detail)
+        self.detail_sigmas = tuple(detail_sigmas)
         self.flow_side = max(MIN_FLOW_SIDE, flow_side)
         presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
                    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST, "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
@@ -156,27 +158,31 @@ class Stabilizer:
         per_frame = stylized.float()
         blended = torch.lerp(per_frame, warped, mask_t * self.blend)
         if self.detail > 0:
-            blended = restore_detail(blended, per_frame, mask_t, strength=self.detail)
+            blended = restore_detail(blended, per_frame, mask_t, self.detail, self.detail_sigmas)
         return blended.clamp(0, 1).to(stylized.dtype)
 
 
 def restore_detail(blended: torch.Tensor, per_frame: torch.Tensor, mask: torch.Tensor,
-                   strength: float = 1.0, sigma: float = DETAIL_SIGMA) -> torch.Tensor:
+                   strength: float = 1.0, sigmas: tuple[float, ...] = DETAIL_SIGMAS) -> torch.Tensor:
     """Give the blended pixels back the texture contrast of the per-frame result.
 
     Averaging frames whose texture does not line up exactly softens it (the style loss would
-    rise). The high-pass part (image − Gaussian blur σ) of ``blended`` is scaled per channel by
-    ``1 + strength·(k − 1)`` with ``k = sqrt(Σ m·hp_per_frame² / Σ m·hp_blended²)`` (clamped to
-    [1, 2]), in proportion to the mask ``m``, so unblended pixels are untouched.
+    rise). The image is split into band-pass layers by Gaussian blurs of increasing σ
+    (``sigmas``; one σ: image − blur); each layer of ``blended`` is scaled per channel by
+    ``1 + strength·(k − 1)`` with ``k = sqrt(Σ m·band_per_frame² / Σ m·band_blended²)`` (clamped
+    to [1, 2]), in proportion to the mask ``m``, so unblended pixels are untouched.
     ``[1,3,H,W]`` fp32 → same, clamped to [0,1].
     """
-    low = gaussian_blur(blended, sigma)
-    high = blended - low
-    high_ref = per_frame - gaussian_blur(per_frame, sigma)
-    energy = (mask * high * high).sum((2, 3), keepdim=True)
-    energy_ref = (mask * high_ref * high_ref).sum((2, 3), keepdim=True)
-    k = 1 + strength * ((energy_ref / energy.clamp_min(1e-12)).sqrt().clamp(1.0, 2.0) - 1)  # [1,3,1,1]
-    return (low + (1 + (k - 1) * mask) * high).clamp(0, 1)
+    rest, rest_ref, layers = blended, per_frame, []
+    for sigma in sigmas:
+        low, low_ref = gaussian_blur(rest, sigma), gaussian_blur(rest_ref, sigma)
+        band, band_ref = rest - low, rest_ref - low_ref
+        energy = (mask * band * band).sum((2, 3), keepdim=True)
+        energy_ref = (mask * band_ref * band_ref).sum((2, 3), keepdim=True)
+        k = 1 + strength * ((energy_ref / energy.clamp_min(1e-12)).sqrt().clamp(1.0, 2.0) - 1)  # [1,3,1,1]
+        layers.append((1 + (k - 1) * mask) * band)
+        rest, rest_ref = low, low_ref
+    return (rest + sum(layers)).clamp(0, 1)
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -319,8 +325,8 @@ def compare(st, frames: list[np.ndarray], style_rgb: np.ndarray, candidates: lis
         if beta not in cached:
             cached[beta] = stylize_frames(st, frames, beta)
         outs, ms = cached[beta], 0.0
-        options = {k: cand[k] for k in ("blend", "flow_side", "preset", "interpolation", "detail")
-                   if k in cand}
+        options = {k: cand[k] for k in ("blend", "flow_side", "preset", "interpolation", "detail",
+                                        "detail_sigmas") if k in cand}
         if options:
             outs, ms = stabilize_frames(frames, outs, **options)
         rows.append(dict(name=cand["name"], ms=ms, **evaluate_outputs(frames, outs, flows, st.encoder, taps)))
@@ -337,6 +343,7 @@ DEFAULT_CANDIDATES = [
     dict(name="flow blend 0.6, bilinear, no detail restore", blend=0.6, interpolation="bilinear",
          detail=0.0),
     dict(name="flow blend 0.6, half detail restore", blend=0.6, detail=0.5),
+    dict(name="flow blend 0.6, detail restore in bands σ 1+3", blend=0.6, detail_sigmas=(1.0, 3.0)),
     dict(name="flow blend 0.4", blend=0.4),
     dict(name="flow blend 0.6 (default)", blend=DEFAULT_BLEND),
     dict(name="flow blend 0.8", blend=0.8),

@@ -161,3 +161,20 @@ def test_restore_detail_gives_back_the_texture_contrast():
     # where nothing was blended (mask 0) nothing changes; a sharp input is never softened
     assert torch.allclose(restore_detail(soft, per_frame, torch.zeros_like(full)), soft.clamp(0, 1))
     assert torch.allclose(restore_detail(per_frame, soft, full), per_frame, atol=1e-6)
+
+
+def test_restore_detail_in_bands_gives_back_coarser_texture():
+    from engine.stabilize import gaussian_blur, restore_detail
+
+    torch.manual_seed(1)
+    per_frame = gaussian_blur(torch.rand(1, 3, 64, 64), 1.5) * 3 - 1  # texture a few pixels wide
+    soft = 0.4 * per_frame + 0.6 * gaussian_blur(per_frame, 3.0)
+    full = torch.ones(1, 1, 64, 64)
+
+    def coarse(x):  # the band between σ 1 and σ 3
+        return (gaussian_blur(x, 1.0) - gaussian_blur(x, 3.0)).std().item()
+
+    one_band = restore_detail(soft, per_frame.clamp(0, 1), full)
+    two_bands = restore_detail(soft, per_frame.clamp(0, 1), full, sigmas=(1.0, 3.0))
+    target = coarse(per_frame.clamp(0, 1))
+    assert abs(coarse(two_bands) - target) < 0.5 * abs(coarse(one_band) - target)
