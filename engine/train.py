@@ -261,10 +261,10 @@ def revive_units(decoder: Decoder, opt: torch.optim.Adam, probe: torch.Tensor, s
     """Re-initialise the ReLU channels that never fire on the decoder input ``probe``: weights
     from PyTorch's default init (drawn from ``seed``), bias = minus the channel's mean response to
     ``probe``, so each fires on about half the positions (a plain default init can start dead:
-    a third of the re-drawn channels in ``tests/test_train.py``, whose input is non-negative). Their Adam moments restart at 0 (first) and at
-    the layer's mean over the live channels (second), so the first steps are neither huge nor
-    frozen. Layers go in order, each checked after the revivals before it changed its input.
-    Returns the count."""
+    a third of the re-drawn channels in ``tests/test_train.py``, whose input is non-negative).
+    Their Adam moments restart at 0 (first) and at the layer's mean over the live channels
+    (second), so the first steps are neither huge nor frozen. Layers go in order, each checked
+    after the revivals before it changed its input. Returns the count."""
     revived = 0
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -507,7 +507,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 dt = (time.time() - t_last) / n
                 t_last = time.time()
                 row = [step, *[f"{v:.5f}" for v in mean[:3]], f"{lam * mean[2]:.5f}", f"{mean[3]:.5f}",
-                       f"{lam:.3f}", f"{lr_at(cfg, step):.3g}", f"{dt:.3f}", skipped_total, f"{mean[4]:.5f}", dead_count, revived_total]
+                       f"{lam:.3f}", f"{lr_at(cfg, step):.3g}", f"{dt:.3f}", skipped_total,
+                       f"{mean[4]:.5f}", dead_count, revived_total]
                 with open(log_path, "a", newline="") as fh:
                     csv.writer(fh).writerow(row)
                 bar.set_postfix(loss=f"{mean[0]:.3f}", c=f"{mean[1]:.3f}", s=f"{mean[2]:.3f}",
