@@ -49,16 +49,20 @@ def dis_flow(src_gray: np.ndarray, dst_gray: np.ndarray, preset: str = "medium")
 
     Raises ValueError for images with a side under :data:`MIN_FLOW_SIDE`.
     """
-    import cv2
-
     if min(src_gray.shape[:2]) < MIN_FLOW_SIDE or src_gray.shape != dst_gray.shape:
         raise ValueError(f"optical flow needs two frames of the same size, each side at least "
                          f"{MIN_FLOW_SIDE} pixels (got {src_gray.shape[1]}x{src_gray.shape[0]})")
 
+    return create_dis(preset).calc(src_gray, dst_gray, None)
+
+
+def create_dis(preset: str = "medium"):
+    """An OpenCV DIS optical-flow object with the ``ultrafast``, ``fast`` or ``medium`` preset."""
+    import cv2
+
     presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
                "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST, "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
-    dis = cv2.DISOpticalFlow_create(presets[preset])
-    return dis.calc(src_gray, dst_gray, None)
+    return cv2.DISOpticalFlow_create(presets[preset])
 
 
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:

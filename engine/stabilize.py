@@ -60,7 +60,7 @@ class Stabilizer:
         side of the grey copy for the flow; ``preset``: DIS preset; ``interpolation`` of the warp
         (``bicubic``/``bilinear``) and ``detail``, the strength of :func:`restore_detail` in
         [0, 1], exist for measuring the alternatives (``python -m engine.stabilize``)."""
-        import cv2
+        from .flicker import create_dis
 
         if not 0.0 <= blend < 1.0:
             raise ValueError(f"blend must be in [0, 1), got {blend}")
@@ -71,9 +71,7 @@ class Stabilizer:
         self.detail = float(detail)
         self.detail_sigmas = tuple(detail_sigmas)
         self.flow_side = max(MIN_FLOW_SIDE, flow_side)
-        presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
-                   "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST, "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
-        self._dis = cv2.DISOpticalFlow_create(presets[preset])
+        self._dis = create_dis(preset)
         self.enabled = True
         self._state = None  # (gray uint8 [h,w], output fp32 [1,3,H,W]) of the previous frame
         self._generation = 0
@@ -282,8 +280,10 @@ def stabilize_frames(frames: list[np.ndarray], outs: list[np.ndarray], **options
 
 
 def to_rgb8(out: np.ndarray) -> np.ndarray:
-    """``[3,H,W]`` float in [0,1] → ``HxWx3`` uint8."""
-    return (np.clip(out.astype(np.float32), 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+    """``[3,H,W]`` float array in [0,1] → ``HxWx3`` uint8."""
+    from .imageio import to_uint8
+
+    return to_uint8(torch.from_numpy(out))
 
 
 def evaluate_outputs(frames, outs, flows, encoder, style_taps, every: int = 10) -> dict:

@@ -239,21 +239,18 @@ def relu_conv_indices(decoder: Decoder) -> list[int]:
 def dead_units(decoder: Decoder, t: torch.Tensor) -> dict[int, torch.Tensor]:
     """Run ``[N,512,h,w]`` through the decoder; for each conv followed by a ReLU, the bool ``[C]``
     mask of output channels that are ≤ 0 at every position of every sample (layer index → mask)."""
-    alive: dict[int, torch.Tensor] = {}
-    hooks = []
-    for index in relu_conv_indices(decoder):
-        def record(module, args, out, conv_index=index):
-            alive[conv_index] = (out > 0).flatten(2).any(2).any(0)
-        hooks.append(decoder.layers[index + 1].register_forward_hook(record))
-    was_training = decoder.training
-    decoder.eval()
-    try:
-        decoder(t)
-    finally:
-        for h in hooks:
-            h.remove()
-        decoder.train(was_training)
-    return {i: ~mask for i, mask in alive.items()}
+    relu_convs, dead = set(relu_conv_indices(decoder)), {}
+    x = t
+    for index, layer in enumerate(decoder.layers):
+        x = layer(x)
+        if index in relu_convs:
+            dead[index] = ~_fires(x)
+    return dead
+
+
+def _fires(conv_out: torch.Tensor) -> torch.Tensor:
+    """``[N,C,h,w]`` → bool ``[C]``: the channel is > 0 somewhere in some sample."""
+    return (conv_out > 0).flatten(2).any(2).any(0)
 
 
 @torch.no_grad()
@@ -263,36 +260,38 @@ def revive_units(decoder: Decoder, opt: torch.optim.Adam, probe: torch.Tensor, s
     ``probe``, so each fires on about half the positions (a plain default init can start dead:
     a third of the re-drawn channels in ``tests/test_train.py``, whose input is non-negative).
     Their Adam moments restart at 0 (first) and at the layer's mean over the live channels
-    (second), so the first steps are neither huge nor frozen. Layers go in order, each checked
-    after the revivals before it changed its input. Returns the count."""
-    revived = 0
+    (second), so the first steps are neither huge nor frozen. One pass in layer order, so each
+    layer is checked after the revivals before it changed its input. Returns the count."""
+    relu_convs, revived = set(relu_conv_indices(decoder)), 0
+    x = probe
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        for index in relu_conv_indices(decoder):
-            mask = ~(_layer_output(decoder, index, probe) > 0).flatten(2).any(2).any(0)
-            if not bool(mask.any()):
-                continue
-            conv = decoder.layers[index]
-            fresh = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size).to(conv.weight.device)
-            conv.weight[mask] = fresh.weight[mask]
-            conv.bias[mask] = 0
-            response = _layer_output(decoder, index, probe)
-            conv.bias[mask] = -response[:, mask].mean((0, 2, 3))
-            for param in (conv.weight, conv.bias):
-                state = opt.state.get(param)
-                if state:
-                    state["exp_avg"][mask] = 0
-                    live = state["exp_avg_sq"][~mask]
-                    state["exp_avg_sq"][mask] = live.mean() if live.numel() else 0
-            revived += int(mask.sum())
+        for index, layer in enumerate(decoder.layers):
+            out = layer(x)
+            if index in relu_convs:
+                mask = ~_fires(out)
+                if bool(mask.any()):
+                    out = _redraw_channels(layer, opt, mask, x)
+                    revived += int(mask.sum())
+            x = out
     return revived
 
 
-def _layer_output(decoder: Decoder, index: int, x: torch.Tensor) -> torch.Tensor:
-    """Output of ``decoder.layers[index]`` for decoder input ``x`` (layers after it are skipped)."""
-    for layer in decoder.layers[:index + 1]:
-        x = layer(x)
-    return x
+def _redraw_channels(conv: torch.nn.Conv2d, opt: torch.optim.Adam, mask: torch.Tensor,
+                     conv_in: torch.Tensor) -> torch.Tensor:
+    """Re-draw ``conv``'s ``mask`` output channels as :func:`revive_units` says; returns the new
+    ``conv(conv_in)``."""
+    fresh = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size).to(conv.weight.device)
+    conv.weight[mask] = fresh.weight[mask]
+    conv.bias[mask] = 0
+    conv.bias[mask] = -conv(conv_in)[:, mask].mean((0, 2, 3))
+    for param in (conv.weight, conv.bias):
+        state = opt.state.get(param)
+        if state:
+            state["exp_avg"][mask] = 0
+            live = state["exp_avg_sq"][~mask]
+            state["exp_avg_sq"][mask] = live.mean() if live.numel() else 0
+    return conv(conv_in)
 
 
 # --- checkpoints ------------------------------------------------------------------------------
