@@ -8,7 +8,9 @@ included). Modes (see :mod:`engine.fast_baseline`):
   host-side PIL/``ToTensor`` pre-processing);
 - ``cached``: the same with the style statistics computed once;
 - ``fast``: the app's path, ``Stylizer(...)(frame)`` (``engine.fast``; on CUDA fp16 + a
-  captured graph per size).
+  captured graph per size);
+- ``stabilized``: the app's path with the temporal stabilizer on (``engine.stabilize``); its
+  rows also give the stabilizer's own time per frame (``stage ms``).
 
 After warm-up the modes run round-robin, one frame each per round, so a change in background
 load hits every mode alike. GFLOP/frame is counted from the model by
@@ -34,7 +36,7 @@ import torch
 from .errors import InputError
 from .fast_baseline import ReferencePipeline, synthetic_frames, synthetic_style
 
-MODES = ("reference", "cached", "fast")
+MODES = ("reference", "cached", "fast", "stabilized")
 NAMED_SIZES = {"720p": (720, 1280), "1080p": (1080, 1920), "480p": (480, 854), "4k": (2160, 3840)}
 FLOP_PER_CYCLE_FP32 = {"avx512": 64, "avx2": 32, "avx": 16}  # per core: 2 FMA units × lanes × 2
 # Dense fp16 tensor-core peaks (TFLOP/s) from the vendors' data sheets, for the FLOP floor.
@@ -166,6 +168,7 @@ class ModeResult:
     speedup_vs_reference: float | None = None
     percent_of_peak: float | None = None
     floor_ms: float | None = None
+    stage_ms: float | None = None  # stabilized mode: median time of the stabilizer itself
     latencies_ms: list[float] = field(default_factory=list)
 
 
@@ -193,16 +196,18 @@ def build_pipelines(args, device: torch.device, style_rgb: np.ndarray) -> dict:
             if mode in args.modes:
                 pipes[mode] = ReferencePipeline(encoder, decoder, style_rgb, device,
                                                 cache_style=mode == "cached", alpha=args.alpha)
-    if "fast" in args.modes:
-        st = Stylizer(device=device, decoder=args.decoder, encoder=args.encoder, style_side=args.style_size)
-        st.set_styles([style_rgb])
-        st.alpha = args.alpha
-        pipes["fast"] = st
+    for mode in ("fast", "stabilized"):
+        if mode in args.modes:
+            st = Stylizer(device=device, decoder=args.decoder, encoder=args.encoder, style_side=args.style_size)
+            st.set_styles([style_rgb])
+            st.alpha = args.alpha
+            st.stabilize = mode == "stabilized"
+            pipes[mode] = st
     return {m: pipes[m] for m in MODES if m in pipes}
 
 
 def _frame_gflop(mode: str, pipe, frame: np.ndarray) -> float:
-    if mode == "fast" and getattr(pipe, "device", torch.device("cpu")).type == "cuda":
+    if mode in ("fast", "stabilized") and getattr(pipe, "device", torch.device("cpu")).type == "cuda":
         pipe.use_cuda_graph = False  # a replayed graph hides its ops from the counter
         try:
             return count_gflop(pipe, frame)
@@ -225,13 +230,18 @@ def bench_size(pipes: dict, size: tuple[int, int], label: str, args, device: tor
         for i in range(warmup):
             last[mode] = _timed(pipe, frames[i % len(frames)])
     n = args.frames or max(3, min(200, int(args.budget / max(sum(last.values()), 1e-6))))
-    lat = {mode: [] for mode in pipes}
+    lat, stage = {mode: [] for mode in pipes}, []
     meter = LoadMeter().start()
     for i in range(n):
         for mode, pipe in pipes.items():
             lat[mode].append(_timed(pipe, frames[i % len(frames)]))
+            if mode == "stabilized":
+                stage.append(pipe.stabilizer.last_stage_ms)
     background = meter.stop()
     results = [_summarise(mode, label, h, w, lat[mode], gflop[mode], peak_gflops) for mode in pipes]
+    for r in results:
+        if r.mode == "stabilized" and stage:
+            r.stage_ms = float(np.median(stage))
     ref = next((r for r in results if r.mode == "reference"), None)
     for r in results:
         r.speedup_vs_reference = r.fps / ref.fps if ref else None
@@ -324,13 +334,14 @@ def profile_frame(pipe, frame: np.ndarray, rows: int = 12) -> dict:
 # --- output ------------------------------------------------------------------------------------
 
 def format_table(results: list[ModeResult]) -> str:
-    head = (f"{'size':>9} {'mode':>9} {'FPS':>8} {'p50 ms':>9} {'p95 ms':>9} {'speed-up':>8} "
-            f"{'GFLOP/f':>8} {'TFLOP/s':>8} {'% peak':>7} {'floor ms':>9} {'n':>4}")
+    head = (f"{'size':>9} {'mode':>10} {'FPS':>8} {'p50 ms':>9} {'p95 ms':>9} {'speed-up':>8} "
+            f"{'GFLOP/f':>8} {'TFLOP/s':>8} {'% peak':>7} {'floor ms':>9} {'stage ms':>8} {'n':>4}")
     lines = [head, "-" * len(head)]
     for r in results:
-        lines.append(f"{r.size:>9} {r.mode:>9} {r.fps:8.3f} {r.p50_ms:9.1f} {r.p95_ms:9.1f} "
+        lines.append(f"{r.size:>9} {r.mode:>10} {r.fps:8.3f} {r.p50_ms:9.1f} {r.p95_ms:9.1f} "
                      f"{_fmt(r.speedup_vs_reference, '8.2f', 'x')} {r.gflop_per_frame:8.1f} {r.tflops:8.4f} "
-                     f"{_fmt(r.percent_of_peak, '6.1f', '%')} {_fmt(r.floor_ms, '9.1f')} {r.frames:4d}")
+                     f"{_fmt(r.percent_of_peak, '6.1f', '%')} {_fmt(r.floor_ms, '9.1f')} "
+                     f"{_fmt(r.stage_ms, '8.1f')} {r.frames:4d}")
     return "\n".join(lines)
 
 

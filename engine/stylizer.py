@@ -229,10 +229,13 @@ class Stylizer:
         With ``stabilize`` on, frames stylized with the current plan form the stabilized stream.
         """
         current = plan is None or plan is self._plan
-        stabilizer, source = (self.stabilizer if current and self.stabilize else None), x
+        stabilizer = self.stabilizer if current and self.stabilize else None
         plan = plan or self._require_plan()
         alpha = self.alpha if alpha is None else float(alpha)
         preserve = self.preserve_color if preserve_color is None else preserve_color
+        prepared = stabilizer.prepare(x) if stabilizer is not None else None
+        if prepared is not None:
+            x = prepared.content  # denoised along the motion
         h, w = x.shape[-2:]
         small = min(h, w) < MIN_SIDE
         if small:
@@ -253,7 +256,7 @@ class Stylizer:
         if small:
             out = F.interpolate(out.float(), size=(h, w), mode="area").to(self.dtype)
         if stabilizer is not None:
-            out = stabilizer(source, out)
+            out = stabilizer.finish(prepared, out)
         return out
 
     # --- helpers --------------------------------------------------------------------------

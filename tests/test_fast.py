@@ -218,16 +218,18 @@ def test_bench_command_writes_table_and_json(tmp_path, capsys):
 
     out = tmp_path / "bench.json"
     code = main.main(["bench", "--device", "cpu", "--sizes", "48", "64x40", "--modes", "cached", "fast",
-                      "--frames", "2", "--warmup", "0", "--style-size", "64", "--json", str(out)])
+                      "stabilized", "--frames", "2", "--warmup", "0", "--style-size", "64", "--json", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "GFLOP/f" in printed and "fp32 peak" in printed
+    assert "GFLOP/f" in printed and "fp32 peak" in printed and "stage ms" in printed
     data = json.loads(out.read_text())
     rows = {(r["size"], r["mode"]): r for r in data["results"]}
-    assert set(rows) == {("48", "cached"), ("48", "fast"), ("64x40", "cached"), ("64x40", "fast")}
+    assert set(rows) == {(s, m) for s in ("48", "64x40") for m in ("cached", "fast", "stabilized")}
     for r in rows.values():
         assert r["fps"] > 0 and r["p95_ms"] >= r["p50_ms"] > 0 and len(r["latencies_ms"]) == 2
         assert r["gflop_per_frame"] > 0 and r["tflops"] > 0 and r["speedup_vs_reference"] is None
+        # the stabilizer's own cost per frame is reported, and only for its mode
+        assert (0 < r["stage_ms"] < r["p50_ms"]) if r["mode"] == "stabilized" else r["stage_ms"] is None
     # counted, not typed in: the frame with more pixels costs more, the fast path costs less
     assert rows[("64x40", "cached")]["gflop_per_frame"] > rows[("48", "cached")]["gflop_per_frame"]
     assert rows[("48", "fast")]["gflop_per_frame"] < rows[("48", "cached")]["gflop_per_frame"]

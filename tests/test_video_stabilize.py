@@ -43,6 +43,49 @@ def test_flicker_is_reduced_towards_the_consistent_result(clip):
     assert np.array_equal(out[0], noisy[0])  # nothing to blend with on the first frame
 
 
+@pytest.mark.parametrize("motion, bar", [(dict(pan=(0.0, 0.0), zoom=(1.0, 1.0)), 0.75),  # webcam on a desk
+                                         (dict(pan=(0.03, 0.02), zoom=(1.0, 1.02)), 0.9)])  # slow pan
+def test_prefilter_denoises_the_network_input(motion, bar):
+    """The network sees the frame averaged along the motion: less sensor noise, same picture."""
+    base = pattern_image(160, 200, seed=4)
+    clean = synthetic_clip(base, N, (W, H), seed=4, noise=0.0, drift=0.1, **motion)
+    noisy = synthetic_clip(base, N, (W, H), seed=4, noise=8.0, drift=0.1, **motion)  # same motion
+    stab, plain = Stabilizer(), Stabilizer(prefilter=0.0)
+    before, after = [], []
+    for t, (c, n) in enumerate(zip(clean, noisy)):
+        x = to_tensor(n)
+        frame = stab.prepare(x)
+        stab.finish(frame, x)
+        assert plain.prepare(x).content is x
+        if t == 0:
+            assert torch.equal(frame.content, x)  # nothing to average with yet
+        elif t >= 4:
+            before.append(mean_abs(n, c))
+            after.append(mean_abs(to_uint8(frame.content), c))
+    assert np.mean(after) < bar * np.mean(before)
+    assert stab.last_stage_ms > 0
+
+
+def test_coarse_flicker_is_held_back_more_than_texture(clip):
+    """Two bands: a brightness flicker (coarse) is damped strongly, fine texture less so."""
+    frame = clip[3]
+    styled = to_tensor(flickering([frame], 0.0)[0])
+    torch.manual_seed(0)
+    stab = Stabilizer(prefilter=0.0, detail=0.0)
+    coarse, fine, prev_in, prev_out = [], [], None, None
+    for t in range(8):
+        offset = 0.06 if t % 2 else -0.06  # the whole frame pumps
+        grain = 0.06 * torch.sign(torch.randn(1, 1, H, W))  # per-pixel texture that changes
+        per_frame = (styled + offset + grain).clamp(0, 1)
+        out = stab(to_tensor(frame), per_frame)
+        if t >= 2:
+            d_in, d_out = per_frame - prev_in, out - prev_out
+            coarse.append(abs(float(d_out.mean())) / abs(float(d_in.mean())))
+            fine.append(float((d_out - d_out.mean()).abs().mean()) / float((d_in - d_in.mean()).abs().mean()))
+        prev_in, prev_out = per_frame, out
+    assert np.mean(coarse) < 0.3 and 0.35 < np.mean(fine) < 0.8
+
+
 def test_a_cut_or_a_reset_falls_back_to_per_frame(clip):
     stab = Stabilizer()
     noisy = flickering(clip, 12.0)
@@ -123,10 +166,12 @@ def test_stylizer_toggle(small_styles, clip):
     assert np.abs(stylizer(frames[5]).astype(int) - stylizer(frames[5])).max() == 0
 
 
-def test_bad_blend_is_refused():
-    with pytest.raises(ValueError):
-        Stabilizer(blend=1.0)
-    assert torch.is_tensor(Stabilizer(blend=0.0)(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)))
+@pytest.mark.parametrize("option", ["blend_low", "blend_high", "prefilter"])
+def test_bad_weights_are_refused(option):
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match=option):
+            Stabilizer(**{option: bad})
+    assert torch.is_tensor(Stabilizer(**{option: 0.0})(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)))
 
 
 @pytest.mark.parametrize("h, w", [(1, 1), (8, 8), (16, 300), (300, 16), (31, 500), (32, 1024)])
@@ -174,7 +219,7 @@ def test_restore_detail_in_bands_gives_back_coarser_texture():
     def coarse(x):  # the band between σ 1 and σ 3
         return (gaussian_blur(x, 1.0) - gaussian_blur(x, 3.0)).std().item()
 
-    one_band = restore_detail(soft, per_frame.clamp(0, 1), full)
+    one_band = restore_detail(soft, per_frame.clamp(0, 1), full, sigmas=(1.0,))
     two_bands = restore_detail(soft, per_frame.clamp(0, 1), full, sigmas=(1.0, 3.0))
     target = coarse(per_frame.clamp(0, 1))
     assert abs(coarse(two_bands) - target) < 0.5 * abs(coarse(one_band) - target)
