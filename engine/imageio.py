@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import InputError
+from .errors import InputError, check_input_file
 from .weights import atomic_write
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -28,15 +28,6 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     if not root.is_dir():
         raise InputError(root, "not a directory")
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-
-
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise InputError(path, "no such file")
-    if path.is_dir():
-        raise InputError(path, "is a directory, not an image")
-    if path.stat().st_size == 0:
-        raise InputError(path, "file is empty (0 bytes)")
 
 
 def _to_8bit_rgb(img: Image.Image) -> np.ndarray:
@@ -63,7 +54,7 @@ def load_image_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.
     nothing ever decodes a decompression bomb at full size.
     """
     path = Path(path)
-    _check_file(path)
+    check_input_file(path, "an image")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, check_input_file
 from .imageio import IMAGE_SUFFIXES, load_image_bgr
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".wmv", ".mpg", ".mpeg", ".ogv",
@@ -172,7 +172,7 @@ class VideoFileSource(FrameSource):
         self.path = Path(path)
         self.description = self.path.name
         self.loop = loop
-        _check_file(self.path)
+        check_input_file(self.path, "an image or video")
         self._cap = cv2.VideoCapture(str(self.path))
         first = None
         if self._cap.isOpened():
@@ -386,8 +386,6 @@ class _PatternScene:
         return colour, alpha
 
     def render(self, t: float, index: int) -> np.ndarray:
-        import cv2
-
         m = self.margin
         ox = int(round(m + 0.6 * m * math.sin(0.9 * t)))
         oy = int(round(m + 0.4 * m * math.sin(1.3 * t + 1.0)))
@@ -486,7 +484,7 @@ def open_source(spec: int | str | os.PathLike | None, pattern_size: tuple[int, i
 def open_file_source(path: str | os.PathLike) -> FrameSource:
     """An image (repeated) or a video (looped), chosen by suffix and, failing that, by content."""
     path = Path(path)
-    _check_file(path)
+    check_input_file(path, "an image or video")
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         return ImageSource(path)
@@ -511,17 +509,6 @@ def _pattern_size(text: str) -> tuple[int, int] | None:
     except ValueError:
         raise InputError(text, "pattern size must look like pattern:640x480") from None
     return w, h
-
-
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise InputError(path, "no such file")
-    if path.is_dir():
-        raise InputError(path, "is a directory, not an image or video")
-    if path.stat().st_size == 0:
-        raise InputError(path, "file is empty (0 bytes)")
-    if not os.access(path, os.R_OK):
-        raise InputError(path, "permission denied")
 
 
 def _as_bgr(frame: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, check_input_file
 
 OUTPUT_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 STILL_IMAGE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe")
@@ -50,15 +50,6 @@ class VideoInfo:
     rotation: int = 0  # display rotation (counter-clockwise degrees) players apply to the frames
 
 
-def _check_path(path: Path) -> None:
-    if not path.exists():
-        raise InputError(path, "no such file")
-    if path.is_dir():
-        raise InputError(path, "is a directory, not a video file")
-    if path.stat().st_size == 0:
-        raise InputError(path, "file is empty (0 bytes)")
-
-
 def open_video(path: str | os.PathLike):
     """Open ``path`` with PyAV and check it has a video track; every failure is an InputError.
 
@@ -67,7 +58,7 @@ def open_video(path: str | os.PathLike):
     import av
 
     path = Path(path)
-    _check_path(path)
+    check_input_file(path, "a video file")
     try:
         container = av.open(str(path), "r")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:

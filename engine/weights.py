@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import InputError
+from .errors import InputError, check_input_file
 
 
 def load_state_dict_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -18,12 +18,7 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     containers is refused. Raises :class:`InputError` naming the file and the reason.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(path, "no such file")
-    if path.is_dir():
-        raise InputError(path, "is a directory, not a weight file")
-    if path.stat().st_size == 0:
-        raise InputError(path, "file is empty")
+    check_input_file(path, "a weight file")
     with open(path, "rb") as fh:
         head = fh.read(16)
     try:
