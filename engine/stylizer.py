@@ -97,6 +97,7 @@ class Stylizer:
         self._fast_net_cache: tuple[tuple, FastNet] | None = None
         self._cuda_runner = None
         self.stabilizer = None  # temporal anti-flicker stage (engine.stabilize), see `stabilize`
+        self._stabilized_look = None  # (plan, alpha, preserve_color) of the last stabilized frame
 
     # --- styles ---------------------------------------------------------------------------
 
@@ -233,6 +234,8 @@ class Stylizer:
         plan = plan or self._require_plan()
         alpha = self.alpha if alpha is None else float(alpha)
         preserve = self.preserve_color if preserve_color is None else preserve_color
+        if stabilizer is not None:
+            self._start_look(stabilizer, plan, alpha, preserve)
         prepared = stabilizer.prepare(x) if stabilizer is not None else None
         if prepared is not None:
             x = prepared.content  # denoised along the motion
@@ -260,6 +263,14 @@ class Stylizer:
         return out
 
     # --- helpers --------------------------------------------------------------------------
+
+    def _start_look(self, stabilizer, plan: StylePlan, alpha: float, preserve: bool) -> None:
+        """A new style, blend, α or colour setting shows at once: the stabilizer would otherwise
+        fade it in over many frames (its coarse band keeps 0.9 of the previous output)."""
+        last = self._stabilized_look
+        if last is not None and (last[0] is not plan or last[1:] != (alpha, preserve)):
+            stabilizer.reset()
+        self._stabilized_look = (plan, alpha, preserve)
 
     def _fast_net(self) -> FastNet:
         """The FastNet of the current encoder/decoder weights (rebuilt if they change)."""

@@ -166,6 +166,28 @@ def test_stylizer_toggle(small_styles, clip):
     assert np.abs(stylizer(frames[5]).astype(int) - stylizer(frames[5])).max() == 0
 
 
+def test_a_new_style_or_alpha_shows_at_once(small_styles, clip):
+    """No slow fade when the look changes: the first frame after it is the per-frame result."""
+    stylizer = small_styles
+    frames = [np.ascontiguousarray(f[:48, :64, ::-1]) for f in clip[:8]]
+    first, second = pattern_image(64, 64, seed=5), pattern_image(64, 64, seed=9)
+    stylizer.set_styles([first])
+    stylizer.stabilize = True
+    try:
+        for f in frames[:3]:
+            stylizer(f)
+        stylizer.set_styles([second])
+        switched = stylizer(frames[3])
+        stylizer(frames[4])
+        halved = stylizer(frames[5], alpha=0.5)
+        held = stylizer(frames[6], alpha=0.5)
+    finally:
+        stylizer.stabilize = False
+    assert np.abs(switched.astype(int) - stylizer(frames[3])).max() <= 1
+    assert np.abs(halved.astype(int) - stylizer(frames[5], alpha=0.5)).max() <= 1
+    assert mean_abs(held, stylizer(frames[6], alpha=0.5)) > 0.05  # then it stabilizes again
+
+
 @pytest.mark.parametrize("option", ["blend_low", "blend_high", "prefilter"])
 def test_bad_weights_are_refused(option):
     for bad in (1.0, -0.1):
