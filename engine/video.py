@@ -527,7 +527,7 @@ def run(args) -> int:
     from .stylizer import Stylizer
 
     _check_args(args)
-    probe_video(args.input)
+    info = probe_video(args.input)
     styles = [load_image_rgb(s) for s in args.style]
     stylizer = Stylizer(device=args.device, decoder=args.decoder, encoder=args.encoder,
                         style_side=args.style_size)
@@ -544,4 +544,16 @@ def run(args) -> int:
     except torch.cuda.OutOfMemoryError:
         raise InputError(args.input, "out of GPU memory; try a smaller --size or --device cpu") from None
     print(f"{args.output}: {count} frames", file=sys.stderr)
+    warning = short_input_warning(args.input, count, info.frames)
+    if warning:
+        print(warning, file=sys.stderr)
     return 0
+
+
+def short_input_warning(path, decoded: int, expected: int) -> str | None:
+    """One line when far fewer frames decoded than the header promised (a damaged or
+    truncated file: the output holds what could be read), else None."""
+    if expected > 0 and decoded < 0.75 * expected:
+        return (f"warning: {path}: the video data ended after {decoded} of about {expected} frames "
+                f"(damaged or truncated file); the output has the {decoded} that decoded")
+    return None

@@ -221,6 +221,31 @@ def test_bad_options_are_refused(files, tmp_path, capsys, args, reason):
     assert os.listdir(tmp_path) == []
 
 
+def test_damaged_input_says_how_much_was_kept(tmp_path, capsys):
+    """Garbage in the middle of a clip: what decodes is written, and a warning says so."""
+    frames = synthetic_clip(pattern_image(120, 160, seed=2), 40, (W, H), seed=2)
+    clean = tmp_path / "clean.mkv"
+    write_video(clean, frames, fps=12)
+    data = clean.read_bytes()
+    third = len(data) // 3
+    noise = np.random.default_rng(0).integers(0, 256, len(data) // 4, dtype=np.uint8).tobytes()
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(data[:third] + noise + data[third + len(noise):])
+    decodable = len(list(read_frames(damaged)))  # whatever this FFmpeg recovers
+    out = tmp_path / "out.mp4"
+    rc = cli(damaged, "-o", out, "--style", files_style(tmp_path), "--device", "cpu", "--style-size", 64)
+    err = capsys.readouterr().err
+    assert rc == 0 and len(list(read_frames(out))) == decodable
+    assert (f"ended after {decodable} of about 40 frames" in err) == (decodable < 30)
+    assert probe_video(clean).frames == 40  # the header's promise the warning compares with
+
+
+def files_style(folder: Path) -> Path:
+    path = folder / "style.png"
+    save_image_rgb(pattern_image(96, 96, seed=5), path)
+    return path
+
+
 def test_output_onto_input_is_refused(files, tmp_path):
     clip = tmp_path / "clip.mp4"
     clip.write_bytes((files / "silent.mp4").read_bytes())
