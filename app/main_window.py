@@ -519,7 +519,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         self.alpha_slider.setValue(_int(s.value("alpha", 100), 100))
         self.preserve_check.setChecked(_bool(s.value("preserve_color", False)))
-        self.stabilize_check.setChecked(_bool(s.value("stabilize", False)))
+        self.stabilize_check.setChecked(_bool(s.value("stabilize", True)))  # on unless turned off
         self._set_resolution(_int(s.value("resolution", 256), 256))
         self._auto_resolution = not s.contains("resolution")  # until the user picks one
         mode = str(s.value("view_mode", "stylized"))

@@ -48,7 +48,8 @@ class ControlsPanel(QWidget):
         self.preserve_check = QCheckBox("Preserve colours")
         self.preserve_check.setToolTip("Keep the camera's colours; take only the painting's texture")
         self.stabilize_check = QCheckBox("Stabilize (less flicker)")
-        self.stabilize_check.setToolTip("Temporal smoothing between frames")
+        self.stabilize_check.setToolTip("Smooths each frame along the motion with the previous ones: "
+                                        "less flicker for a few percent of the frame rate")
         checks = QHBoxLayout()
         checks.addWidget(self.preserve_check)
         checks.addWidget(self.stabilize_check)

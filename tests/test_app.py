@@ -151,6 +151,7 @@ def test_alpha_zero_and_one_give_different_pixels(qtbot, make_window, tmp_path, 
     still = tmp_path / "still.png"
     Image.fromarray(smooth_image(90, 120, 7)).save(still)
     win = make_window(source=str(still))
+    win.stabilize_check.setChecked(False)  # frame-exact comparisons below
     wait_ready(qtbot, win, 1)
     win.alpha_slider.setValue(0)
     a0 = wait_result(qtbot, win, lambda r: r.styled and r.controls.alpha == 0.0)
@@ -374,7 +375,8 @@ def test_settings_persist_between_runs(qtbot, make_window, style_files, small_st
     win.gallery.set_checked(b, True)
     win.alpha_slider.setValue(40)
     win.preserve_check.setChecked(True)
-    win.stabilize_check.setChecked(True)
+    assert win.stabilize_check.isChecked()  # on by default
+    win.stabilize_check.setChecked(False)
     win.set_view_mode("split")
     drop(win, [style_files[3]])
     wait_ready(qtbot, win, 3)
@@ -382,14 +384,14 @@ def test_settings_persist_between_runs(qtbot, make_window, style_files, small_st
     win.close()
     again = make_window(source=None)
     assert again.alpha_slider.value() == 40 and again.preserve_check.isChecked()
-    assert again.stabilize_check.isChecked() and again.view.mode == "split"
+    assert not again.stabilize_check.isChecked() and again.view.mode == "split"
     assert again.gallery.paths() == paths
     assert [again.gallery.is_checked(p) for p in paths] == checks
     assert again.settings.value("source") == "pattern:120x90"
     wait_ready(qtbot, again, 3)  # statistics come from the disk cache
     r = wait_result(qtbot, again, lambda r: r.styled)
-    assert r.controls.alpha == 0.4 and r.controls.preserve_color and r.controls.stabilize
-    assert small_stylizer.stabilize  # the toggle reaches the engine
-    again.stabilize_check.setChecked(False)
-    wait_result(qtbot, again, lambda r: r.styled and not r.controls.stabilize)
-    assert not small_stylizer.stabilize
+    assert r.controls.alpha == 0.4 and r.controls.preserve_color and not r.controls.stabilize
+    assert not small_stylizer.stabilize  # the toggle reaches the engine
+    again.stabilize_check.setChecked(True)
+    wait_result(qtbot, again, lambda r: r.styled and r.controls.stabilize)
+    assert small_stylizer.stabilize
