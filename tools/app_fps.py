@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=60.0, help="sampling time after the warm-up")
     p.add_argument("--warmup", type=float, default=15.0)
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--stabilize", choices=["on", "off"], default="on", help="the Stabilize toggle (app default: on)")
     p.add_argument("--json", default=None, help="also write the result here")
     args = p.parse_args(argv)
 
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                             output_dir=Path(tmp) / "out", style_cache_dir=Path(tmp) / "cache")
         window.show()
         window._set_resolution(args.resolution)
+        window.stabilize_check.setChecked(args.stabilize == "on")
 
         def pump(seconds: float) -> None:
             end = time.monotonic() + seconds
@@ -64,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.monotonic() - start
         window.close()
         pump(0.5)
-    result = dict(source=args.source, resolution=args.resolution, device=window.device_summary,
+    result = dict(source=args.source, resolution=args.resolution, stabilize=args.stabilize,
+                  device=window.device_summary,
                   readout_fps_median=statistics.median(readouts) if readouts else None,
                   readout_fps_min=min(readouts, default=None), readout_fps_max=max(readouts, default=None),
                   results_per_second=counted / elapsed,
