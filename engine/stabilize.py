@@ -347,8 +347,6 @@ def stylize_frames(st, frames: list[np.ndarray], stats_beta: float | None = None
 def stabilize_frames(frames: list[np.ndarray], outs: list[np.ndarray], **options) -> tuple[list, float]:
     """Output filtering only: a fresh :class:`Stabilizer` over per-frame outputs (its
     ``prefilter`` cannot act here); returns (outputs, ms per frame)."""
-    import time
-
     from .imageio import to_tensor
 
     stab, result, spent = Stabilizer(**options), [], 0.0
@@ -364,19 +362,17 @@ def stabilize_frames(frames: list[np.ndarray], outs: list[np.ndarray], **options
 def stabilized_stream(st, frames: list[np.ndarray], **options) -> tuple[list, float]:
     """The whole temporal stage around the network, as ``Stylizer.stabilize`` runs it, with a
     fresh :class:`Stabilizer` (``options``); returns (outputs, ms per frame of the stage alone)."""
-    import time
-
     from .imageio import to_tensor
 
+    if st.stabilize:
+        raise RuntimeError("switch the stylizer's own stabilizer off for this measurement")
     stab, result, spent = Stabilizer(**options), [], 0.0
     for frame in frames:
         x = to_tensor(frame).to(device=st.device, dtype=st.dtype)
         start = time.perf_counter()
         prepared = stab.prepare(x)
         middle = time.perf_counter()
-        y = st.stylize_tensor(prepared.content, plan=st.plan) if not st.stabilize else None
-        if y is None:
-            raise RuntimeError("switch the stylizer's own stabilizer off for this measurement")
+        y = st.stylize_tensor(prepared.content, plan=st.plan)
         end = time.perf_counter()
         z = stab.finish(prepared, y)
         spent += (middle - start) + (time.perf_counter() - end)
@@ -508,8 +504,6 @@ def strip_image(frames, per_frame, stabilized, start: int, count: int = 4) -> np
 def fps_cost(st, size: tuple[int, int], frames: int = 10) -> dict:
     """Median time per ``st(frame)`` with ``stabilize`` off and on (alternating frame by frame,
     so background load hits both alike) on a generated clip of ``size`` ``(w, h)``."""
-    import time
-
     from .video import pattern_image, synthetic_clip
 
     clip = [np.ascontiguousarray(f[:, :, ::-1])

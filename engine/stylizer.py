@@ -234,10 +234,10 @@ class Stylizer:
         plan = plan or self._require_plan()
         alpha = self.alpha if alpha is None else float(alpha)
         preserve = self.preserve_color if preserve_color is None else preserve_color
+        prepared = None
         if stabilizer is not None:
             self._start_look(stabilizer, plan, alpha, preserve)
-        prepared = stabilizer.prepare(x) if stabilizer is not None else None
-        if prepared is not None:
+            prepared = stabilizer.prepare(x)
             x = prepared.content  # denoised along the motion
         h, w = x.shape[-2:]
         small = min(h, w) < MIN_SIDE
