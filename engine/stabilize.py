@@ -43,7 +43,7 @@ from .flicker import MIN_FLOW_SIDE
 
 DEFAULT_PREFILTER = 0.6  # weight of the motion-compensated previous input in the input denoising
 DEFAULT_BLEND_LOW = 0.9  # weight of the warped previous output in the coarse band
-DEFAULT_BLEND_HIGH = 0.45  # ... and in the fine band (texture)
+DEFAULT_BLEND_HIGH = 0.4  # ... and in the fine band (texture)
 DEFAULT_BAND_SIGMA = 4.0  # Gaussian σ (pixels) separating the coarse from the fine band
 DEFAULT_FLOW_SIDE = 160  # shorter side of the grayscale copy the flow is computed on
 PHOTOMETRIC_TOLERANCE = 0.06  # max |warped previous content − current content| (0..1 gray)
@@ -454,9 +454,10 @@ DEFAULT_CANDIDATES = [
     dict(name="one-band blend 0.4", **_one_band(0.4)),
     dict(name="one-band blend 0.6 (default until session 3)", **_one_band(0.6)),
     dict(name="input prefilter 0.6 only", blend_low=0.0, blend_high=0.0, detail=0.0),
-    dict(name="two-band blend 0.9/0.45, no prefilter", prefilter=0.0),
+    dict(name="two-band blend 0.9/0.4, no prefilter", prefilter=0.0),
     dict(name="prefilter + one-band blend 0.4", **(_one_band(0.4) | dict(prefilter=DEFAULT_PREFILTER))),
-    dict(name="prefilter + two-band 0.9/0.45 (default)"),
+    dict(name="prefilter + two-band 0.9/0.4 (default)"),
+    dict(name="prefilter + two-band 0.9/0.45", blend_high=0.45),
     dict(name="prefilter + two-band 0.9/0.55", blend_high=0.55),
 ]
 def format_rows(rows: list[dict]) -> str:
