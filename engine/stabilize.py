@@ -34,6 +34,7 @@ import functools
 import threading
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -67,6 +68,15 @@ class PreparedFrame:
     grid: torch.Tensor | None
     mask: torch.Tensor | None
     generation: int
+    seconds: float = 0.0  # time prepare() took, for last_stage_ms
+
+
+class _History(NamedTuple):
+    """The previous frame: grey copy ``[h,w]`` uint8, network input and output ``[1,3,H,W]`` fp32."""
+
+    gray: np.ndarray
+    content: torch.Tensor
+    output: torch.Tensor
 
 
 class Stabilizer:
@@ -107,12 +117,11 @@ class Stabilizer:
         self.flow_side = max(MIN_FLOW_SIDE, flow_side)
         self._dis = create_dis(preset)
         self.enabled = True
-        self._state = None  # (gray uint8 [h,w], input fp32 [1,3,H,W], output fp32 [1,3,H,W]) of the previous frame
+        self._state: _History | None = None
         self._generation = 0
         self._lock = threading.Lock()
         self.last_reliable_fraction = float("nan")
         self.last_stage_ms = float("nan")  # time of prepare() + finish() for the last frame
-        self._prepare_seconds = 0.0
 
     def reset(self) -> None:
         """Forget the previous frame (new source, seek, style change where no fade is wanted)."""
@@ -126,7 +135,7 @@ class Stabilizer:
         """Motion from the previous frame, and the denoised network input (``.content``)."""
         start = time.perf_counter()
         frame = self._prepare(content)
-        self._prepare_seconds = time.perf_counter() - start
+        frame.seconds = time.perf_counter() - start
         return frame
 
     def _prepare(self, content: torch.Tensor) -> PreparedFrame:
@@ -135,15 +144,15 @@ class Stabilizer:
         if min(content.shape[-2:]) < MIN_FLOW_SIDE:  # too small for optical flow: per-frame
             return PreparedFrame(content, None, None, None, generation)
         gray = self._small_gray(content)
-        if state is None or state[0].shape != gray.shape or state[1].shape != content.shape \
-                or state[1].device != content.device:
+        if state is None or state.gray.shape != gray.shape or state.content.shape != content.shape \
+                or state.content.device != content.device:
             return PreparedFrame(content, gray, None, None, generation)
-        flow, mask = self._flow_and_mask(state[0], gray)
+        flow, mask = self._flow_and_mask(state.gray, gray)
         self.last_reliable_fraction = float(mask.mean())
         grid, mask_t = self._grid_and_mask(flow, mask, content.shape[-2:], content.device)
         filtered = content
         if self.prefilter > 0:
-            warped = self._warp(state[1], grid)
+            warped = self._warp(state.content, grid)
             filtered = torch.lerp(content.float(), warped, mask_t * self.prefilter).to(content.dtype)
         return PreparedFrame(filtered, gray, grid, mask_t, generation)
 
@@ -152,7 +161,7 @@ class Stabilizer:
         """The stabilized output of ``stylized``, the network's output for ``frame.content``."""
         start = time.perf_counter()
         out = self._finish(frame, stylized)
-        self.last_stage_ms = 1000 * (self._prepare_seconds + time.perf_counter() - start)
+        self.last_stage_ms = 1000 * (frame.seconds + time.perf_counter() - start)
         return out
 
     def _finish(self, frame: PreparedFrame, stylized: torch.Tensor) -> torch.Tensor:
@@ -161,12 +170,13 @@ class Stabilizer:
         with self._lock:
             state = self._state if frame.generation == self._generation else None
         out = stylized
-        if frame.grid is not None and state is not None and state[2].shape[-2:] == stylized.shape[-2:] \
-                and state[2].device == stylized.device:
-            out = self._blend(stylized, self._warp(state[2], frame.grid), frame.mask)
+        if frame.grid is not None and state is not None and state.output.shape[-2:] == stylized.shape[-2:] \
+                and state.output.device == stylized.device:
+            out = self._blend(stylized, self._warp(state.output, frame.grid), frame.mask)
         with self._lock:
             if frame.generation == self._generation:  # the caller may reuse `out`: keep copies
-                self._state = (frame.gray, frame.content.detach().float().clone(), out.detach().float().clone())
+                self._state = _History(frame.gray, frame.content.detach().float().clone(),
+                                       out.detach().float().clone())
         return out
 
     def __call__(self, content: torch.Tensor, stylized: torch.Tensor) -> torch.Tensor:
@@ -460,6 +470,8 @@ DEFAULT_CANDIDATES = [
     dict(name="prefilter + two-band 0.9/0.45", blend_high=0.45),
     dict(name="prefilter + two-band 0.9/0.55", blend_high=0.55),
 ]
+
+
 def format_rows(rows: list[dict]) -> str:
     lines = ["| method | warping error | × per-frame | frame-diff ratio | style loss | Δ style | ms/frame |",
              "|---|---|---|---|---|---|---|"]
