@@ -9,23 +9,6 @@ import argparse
 import sys
 
 
-# Subcommands implemented in their own module: each has ``add_arguments(parser)`` and
-# ``run(args) -> int``. A module that is not written yet is skipped.
-MODULE_COMMANDS = {
-    "stylize": ("engine.cli", "stylize one image"),
-    "video": ("engine.video", "stylize a video file"),
-    "flicker": ("engine.flicker", "temporal-consistency metric of a stylized video"),
-    "bench": ("engine.bench", "frames/s and latency of the per-frame pipeline"),
-    "evaluate": ("engine.evaluate", "content/style/structure metrics of a decoder (paper Fig. 3)"),
-}
-
-
-def _module_exists(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -50,47 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     import importlib
 
-    for name, (module, help_text) in MODULE_COMMANDS.items():
-        if _module_exists(module):
-            p = sub.add_parser(name, help=help_text)
-            importlib.import_module(module).add_arguments(p)
-            p.set_defaults(module=module)
+    from engine.cli import SUBCOMMANDS
 
-    p = sub.add_parser("train", help="train the decoder")
-    p.add_argument("--content", default="../shared/data/content", help="folder of photos")
-    p.add_argument("--style", default="../shared/data/style", help="folder of paintings")
-    p.add_argument("--out", default="runs/decoder", help="run folder (logs, previews, checkpoint)")
-    p.add_argument("--iters", type=int, default=160_000)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--crop", type=int, default=256)
-    p.add_argument("--resize", type=int, default=512, help="shorter side before cropping")
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--lr-decay", type=float, default=0.0, help="lr/(1+decay·step)")
-    p.add_argument("--style-weight", type=float, default=10.0, help="λ")
-    p.add_argument("--content-weight", type=float, default=1.0)
-    p.add_argument("--warmup-steps", type=int, default=0, help="reconstruction-only steps first")
-    p.add_argument("--style-ramp", type=int, default=0, help="ramp λ from 0 over N steps")
-    p.add_argument("--identity-fraction", type=float, default=0.0,
-                   help="fraction of each batch stylized with its own content")
-    p.add_argument("--identity-weight", type=float, default=0.0, help="pixel loss weight on those")
-    p.add_argument("--norm-content-weight", type=float, default=0.0,
-                   help="weight of the normalised (SANet) relu4_1 content term")
-    p.add_argument("--revive-every", type=int, default=0,
-                   help="every N steps re-initialise decoder ReLU channels that never fire (0: off)")
-    p.add_argument("--workers", type=int, default=1, help="data-loading processes")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--ckpt-every", type=int, default=100)
-    p.add_argument("--preview-every", type=int, default=250)
-    p.add_argument("--max-minutes", type=float, default=0.0, help="stop cleanly after N minutes")
-    p.add_argument("--init", default="", help="start from these decoder weights")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
-
-    p = sub.add_parser("encoder-scales", help="recompute the encoder's Gatys normalisation")
-    p.add_argument("--content", default="../shared/data/content")
-    p.add_argument("--count", type=int, default=300)
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        importlib.import_module(module).add_arguments(p)
+        p.set_defaults(module=module)
     return parser
 
 
@@ -113,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args, parser) -> int:
     cmd = args.command or "app"
     if cmd == "app":
-        from app.main_window import run_app
+        from app.launch import run_app
 
         return run_app(source=args.source, styles=args.style, device=args.device,
                        screenshot=args.screenshot, quit_after=args.quit_after)
@@ -121,19 +69,6 @@ def _dispatch(args, parser) -> int:
         import importlib
 
         return importlib.import_module(args.module).run(args)
-    if cmd == "train":
-        from engine.train import TrainConfig, train
-
-        cfg = TrainConfig(**{k: v for k, v in vars(args).items()
-                             if k in TrainConfig.__dataclass_fields__})
-        path = train(cfg, resume=args.resume)
-        print(path)
-        return 0
-    if cmd == "encoder-scales":
-        from engine.gatys import compute_and_save
-
-        compute_and_save(args.content, count=args.count)
-        return 0
     parser.error(f"unknown command {cmd}")
     return 2
 

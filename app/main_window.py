@@ -1,4 +1,4 @@
-"""The main window: live view, controls, gallery; and :func:`run_app`, the app's entry point.
+"""The main window: assembles the live view, toolbar, controls panel and gallery (entry point: :mod:`app.launch`).
 
 The GUI thread only shows and controls. Frames go capture thread → frames slot → inference
 thread → results slot → :class:`~app.view.VideoView` (see :mod:`app.workers`). Every control
@@ -7,36 +7,29 @@ uses it from the next frame on.
 """
 from __future__ import annotations
 
-import json
 import os
-import signal
-import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
-from PySide6.QtWidgets import (QApplication, QButtonGroup, QComboBox, QDockWidget, QFileDialog, QLabel,
-                               QMainWindow, QSizePolicy, QStackedWidget, QToolButton, QWidget)
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QStackedWidget, QWidget)
 
 from engine.errors import InputError
-from engine.imageio import IMAGE_SUFFIXES, list_images
-from engine.sources import VIDEO_SUFFIXES
+from engine.media.imageio import IMAGE_SUFFIXES
+from engine.media.sources import VIDEO_SUFFIXES
 
 from .panels import ControlsPanel, NoSourcePage
-from .pipeline import RESOLUTIONS, Controls, LatestSlot, resolution_label
+from .style_library import StyleLibrary
+from .saving import Saving, default_output_dir
+from .toolbar import FILE_ITEM, MainToolbar
+from .pipeline import Controls, LatestSlot
 from .view import MODES, VideoView
 from .workers import CaptureThread, InferenceThread, JobThread, StylizerBox
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STYLES_DIR = ROOT / "assets" / "styles"
-CAMERA_CHOICES = (0, 1, 2)
 MESSAGE_MS = 8000
-
-
-def default_output_dir() -> Path:
-    pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
-    return Path(pictures or Path.home()) / "adain-live"
 
 
 class MainWindow(QMainWindow):
@@ -59,15 +52,13 @@ class MainWindow(QMainWindow):
         self.results_shown = 0  # stylized frames that reached the view (tools/app_fps.py)
         self._interval = 0.0
         self._last_result_t: float | None = None
-        self._record_started = 0.0
         self._pushed_styles: tuple = ((), (), ())
         self._closed = False
-        self.last_recording: tuple[str, int, str] | None = None
-        self.output_dir = Path(output_dir or self.settings.value("output_dir", "") or default_output_dir())
         self.setWindowTitle("adain-live — live style transfer")
         self.setAcceptDrops(True)
 
         self._build_ui()
+        self.saving = Saving(self, output_dir or self.settings.value("output_dir", "") or default_output_dir())
         self._restore_settings()
         self.inference = InferenceThread(self.frames, self.results, self.box,
                                          stylizer_factory or _default_factory(device, self))
@@ -77,7 +68,8 @@ class MainWindow(QMainWindow):
         self._push_controls()
         self.inference.start()
         self.jobs.start()
-        self._load_gallery(styles, Path(default_styles_dir))
+        self.library = StyleLibrary(self.gallery, self.jobs, self.settings, self.show_message)
+        self.library.load(styles, Path(default_styles_dir))
         self.set_source(source if source is not None else self.settings.value("source", "0"))
         self._readout_timer = QTimer(self, interval=500, timeout=self._update_readout)
         self._readout_timer.start()
@@ -101,54 +93,19 @@ class MainWindow(QMainWindow):
         self.resize(1180, 720)
 
     def _build_toolbar(self) -> None:
-        tb = self.addToolBar("Main")
-        tb.setObjectName("toolbar")
-        tb.setMovable(False)
-        tb.setIconSize(QSize(12, 12))
-        tb.addWidget(QLabel("Source"))
-        self.source_combo = QComboBox()
-        self.source_combo.setMinimumWidth(150)
-        for index in CAMERA_CHOICES:
-            self.source_combo.addItem(f"Camera {index}", str(index))
-        self.source_combo.addItem("Test pattern", "pattern")
-        self.source_combo.addItem("Video or image file…", "__file__")
+        tb = self.toolbar = MainToolbar(self)
+        self.addToolBar(tb)
+        self.source_combo, self.resolution_combo = tb.source_combo, tb.resolution_combo
+        self.mode_group, self.record_button = tb.mode_group, tb.record_button
         self.source_combo.activated.connect(self._on_source_chosen)
-        tb.addWidget(self.source_combo)
-        tb.addWidget(QLabel("Resolution"))
-        self.resolution_combo = QComboBox()
-        for side in RESOLUTIONS:
-            self.resolution_combo.addItem(resolution_label(side), side)
-        self.resolution_combo.setToolTip("Processing size (shorter side). Lower is faster.")
         self.resolution_combo.currentIndexChanged.connect(self._on_resolution_chosen)
-        tb.addWidget(self.resolution_combo)
-        tb.addSeparator()
-        self.mode_group = QButtonGroup(self)
-        for i, (mode, text) in enumerate(zip(MODES, ("Stylized", "Split", "Original"))):
-            button = QToolButton(text=text, checkable=True)
-            button.setToolTip({"split": "Original left, stylized right; drag the divider",
-                               "original": "Show the camera as it is"}.get(mode, "Show the stylized video"))
-            self.mode_group.addButton(button, i)
-            tb.addWidget(button)
-        self.mode_group.button(0).setChecked(True)
         self.mode_group.idClicked.connect(lambda i: self.view.set_mode(MODES[i]))
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        tb.addWidget(spacer)
-        self.snapshot_action = QAction("Snapshot", self, shortcut=QKeySequence("S"),
-                                       toolTip="Save a full-resolution PNG (S)", triggered=self.take_snapshot)
-        tb.addAction(self.snapshot_action)
-        self.record_button = QToolButton(text="Record", checkable=True, objectName="record")
-        self.record_button.setIcon(_dot_icon(QColor(220, 60, 60)))
-        self.record_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.record_button.setToolTip("Record the stylized video to MP4 (R)")
-        self.record_button.clicked.connect(self.toggle_recording)
-        tb.addWidget(self.record_button)
+        tb.snapshot_action.triggered.connect(lambda: self.take_snapshot())
+        self.record_button.clicked.connect(lambda: self.toggle_recording())
+        tb.output_action.triggered.connect(lambda: self.saving.choose_output_dir())
         self.addAction(QAction(self, shortcut=QKeySequence("R"), triggered=self.record_button.click))
         self.addAction(QAction(self, shortcut=QKeySequence("V"), triggered=self._cycle_view))
         self.addAction(QAction(self, shortcut=QKeySequence("F11"), triggered=self._toggle_full_screen))
-        folder = QAction("Output folder…", self, triggered=self._choose_output_dir,
-                         toolTip="Where snapshots and recordings are saved")
-        tb.addAction(folder)
 
     def _build_panel(self) -> None:
         self.panel = ControlsPanel()
@@ -188,11 +145,11 @@ class MainWindow(QMainWindow):
         inf.stylizer_ready.connect(self._on_stylizer_ready)
         inf.message.connect(self.show_message)
         inf.resolution_lowered.connect(self._on_resolution_lowered)
-        inf.recording_started.connect(self._on_recording_started)
-        inf.recording_finished.connect(self._on_recording_finished)
+        inf.recording_started.connect(self.saving.on_recording_started)
+        inf.recording_finished.connect(self.saving.on_recording_finished)
         self.jobs.style_ready.connect(self._on_style_ready)
         self.jobs.style_failed.connect(self._on_style_failed)
-        self.jobs.snapshot_done.connect(self._on_snapshot_done)
+        self.jobs.snapshot_done.connect(lambda path, message: self.show_message(message))
 
     def set_source(self, spec) -> None:
         """Switch to another source (camera index, 'pattern', file path); the old one is released."""
@@ -271,8 +228,7 @@ class MainWindow(QMainWindow):
         elif self.fps:
             self.fps_label.setText(f"{self.fps:.1f} fps · {1000 * self.latency:.0f} ms")
         if self.inference.recording:
-            secs = int(time.monotonic() - self._record_started)
-            self.record_label.setText(f"● REC {secs // 60:02d}:{secs % 60:02d}")
+            self.record_label.setText(self.saving.recording_label())
 
     # --- controls -----------------------------------------------------------------------------
     def current_controls(self) -> Controls:
@@ -300,11 +256,7 @@ class MainWindow(QMainWindow):
         self._push_controls()
 
     def _set_resolution(self, side: int) -> None:
-        index = self.resolution_combo.findData(side)
-        if index < 0:
-            self.resolution_combo.addItem(resolution_label(side), side)
-            index = self.resolution_combo.count() - 1
-        self.resolution_combo.setCurrentIndex(index)
+        self.toolbar.set_resolution(side)
 
     def _on_resolution_lowered(self, side: int) -> None:
         self._set_resolution(side)
@@ -323,36 +275,7 @@ class MainWindow(QMainWindow):
     def add_style_paths(self, paths, select_first_new: bool = True) -> list[str]:
         """Add image files and folders to the gallery; refused items are reported in the status bar.
         Returns the paths queued for encoding."""
-        added, refused = [], []
-        for raw in paths:
-            path = Path(raw)
-            if path.is_dir():
-                try:
-                    candidates = list_images(path)
-                except InputError as exc:
-                    refused.append(str(exc))
-                    continue
-                if not candidates:
-                    refused.append(f"{path}: folder has no images")
-            elif path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
-                candidates = [path]
-            else:
-                reason = "no such file" if not path.exists() else "not an image (" + ", ".join(
-                    sorted(s.lstrip(".") for s in IMAGE_SUFFIXES)) + ")"
-                refused.append(f"{path.name}: {reason}")
-                continue
-            for candidate in candidates:
-                key = str(candidate.resolve())
-                if self.gallery.add_pending(key):
-                    self.jobs.add_style(key, urgent=not added or not select_first_new)
-                    added.append(key)
-        if refused:
-            self.show_message("refused: " + "; ".join(refused))
-        if added and select_first_new:
-            self.gallery.check_only([added[0]])
-        if added:
-            self.show_message(f"adding {len(added)} style{'s' if len(added) > 1 else ''}…")
-        return added
+        return self.library.add_paths(paths, select_first_new)
 
     def _on_style_ready(self, path: str, stats, thumb, cached: bool) -> None:
         self.gallery.set_ready(path, stats, thumb)
@@ -363,7 +286,7 @@ class MainWindow(QMainWindow):
 
     def _on_gallery_changed(self) -> None:
         self._push_controls()
-        self._save_gallery()
+        self.library.save()
 
     def _remove_selected(self) -> None:
         removed = self.gallery.remove_selected()
@@ -375,42 +298,6 @@ class MainWindow(QMainWindow):
         files, _ = QFileDialog.getOpenFileNames(self, "Add style images", "", f"Images ({exts})")
         if files:
             self.add_style_paths(files)
-
-    def _load_gallery(self, styles, default_dir: Path) -> None:
-        saved = self.settings.value("gallery", "")
-        entries = []
-        if saved:
-            try:
-                entries = [e for e in json.loads(saved) if isinstance(e, dict) and "path" in e]
-            except (TypeError, ValueError):
-                entries = []
-        if not entries and not saved and default_dir.is_dir():
-            first = True
-            for p in list_images(default_dir):
-                entries.append({"path": str(p.resolve()), "checked": first, "weight": 50})
-                first = False
-        wanted = {str(Path(s).resolve()) for s in styles or ()}
-        missing = 0
-        for e in entries:
-            if Path(e["path"]).is_file():
-                if self.gallery.add_pending(e["path"], bool(e.get("checked")), int(e.get("weight", 50))):
-                    urgent = e["path"] in wanted if wanted else bool(e.get("checked"))
-                    self.jobs.add_style(e["path"], urgent=urgent)
-            else:
-                missing += 1
-        if missing:
-            self.show_message(f"{missing} gallery style{'s are' if missing > 1 else ' is'} missing on disk "
-                              "and was left out")
-        if styles:
-            self.add_style_paths(styles, select_first_new=False)
-            present = [p for p in self.gallery.paths() if p in wanted]
-            if present:
-                self.gallery.check_only(present)
-
-    def _save_gallery(self) -> None:
-        data = [{"path": p, "checked": self.gallery.is_checked(p), "weight": self.gallery.entries[p].weight}
-                for p in self.gallery.paths()]
-        self.settings.setValue("gallery", json.dumps(data))
 
     # --- drag and drop --------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
@@ -436,55 +323,27 @@ class MainWindow(QMainWindow):
             return
         self.add_style_paths(paths)
 
-    # --- snapshot and recording -------------------------------------------------------------------
+    # --- snapshot and recording (app/saving.py) ---------------------------------------------------
     def take_snapshot(self) -> str | None:
         """Queue a full-resolution PNG of the newest frame; returns its path (saved asynchronously)."""
-        _, result = self.results.latest()
-        if result is None:
-            self.show_message("snapshot: no frame yet")
-            return None
-        path = _unique_path(self.output_dir, "snapshot", ".png")
-        self.jobs.snapshot(result, str(path))
-        self.show_message(f"saving snapshot {path.name}…")
-        return str(path)
-
-    def _on_snapshot_done(self, path: str, message: str) -> None:
-        self.show_message(message)
+        return self.saving.snapshot()
 
     def toggle_recording(self) -> str | None:
         """Start (returns the target path) or stop recording the stylized video."""
-        if self.inference.recording or self.record_label.text():
-            self.inference.stop_recording()
-            return None
-        path = _unique_path(self.output_dir, "recording", ".mp4")
-        fps = min(max(round(self.fps) if self.fps else 15, 5), 30)
-        self.inference.request_recording(str(path), fps)
-        self.record_button.setChecked(True)
-        return str(path)
+        return self.saving.toggle_recording()
 
-    def _on_recording_started(self, path: str) -> None:
-        self._record_started = time.monotonic()
-        self.record_label.setText("● REC 00:00")
-        self.record_button.setChecked(True)
-        self.show_message(f"recording to {path}")
+    @property
+    def last_recording(self) -> tuple[str, int, str] | None:
+        return self.saving.last_recording
 
-    def _on_recording_finished(self, path: str, frames: int, error: str) -> None:
-        self.record_label.setText("")
-        self.record_button.setChecked(False)
-        self.last_recording = (path, frames, error)
-        self.show_message(f"recording saved: {path} ({frames} frames)" if path else f"recording: {error}")
-
-    def _choose_output_dir(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Save snapshots and recordings in", str(self.output_dir))
-        if folder:
-            self.output_dir = Path(folder)
-            self.settings.setValue("output_dir", folder)
-            self.show_message(f"saving to {folder}")
+    @property
+    def output_dir(self) -> Path:
+        return self.saving.output_dir
 
     # --- source chooser ---------------------------------------------------------------------------
     def _on_source_chosen(self, index: int) -> None:
         data = self.source_combo.itemData(index)
-        if data == "__file__":
+        if data == FILE_ITEM:
             self._open_file_dialog()
         else:
             self.set_source(data)
@@ -499,13 +358,7 @@ class MainWindow(QMainWindow):
             self._select_source_item(str(self.settings.value("source", "0")))
 
     def _select_source_item(self, spec: str) -> None:
-        index = self.source_combo.findData(spec)
-        if index < 0:
-            label = ("Test pattern" if spec.startswith("pattern") else f"Camera {spec}" if spec.isdigit()
-                     else Path(spec).name or spec)
-            index = self.source_combo.count() - 1
-            self.source_combo.insertItem(index, label, spec)
-        self.source_combo.setCurrentIndex(index)
+        self.toolbar.select_source(spec)
 
     # --- messages, settings, shutdown --------------------------------------------------------------
     def show_message(self, text: str) -> None:
@@ -533,7 +386,7 @@ class MainWindow(QMainWindow):
         s.setValue("stabilize", self.stabilize_check.isChecked())
         s.setValue("resolution", int(self.resolution_combo.currentData()))
         s.setValue("view_mode", self.view.mode)
-        self._save_gallery()
+        self.library.save()
         s.sync()
 
     def threads(self) -> list:
@@ -561,7 +414,7 @@ class MainWindow(QMainWindow):
 
 def _default_factory(device: str, window: MainWindow):
     def build():
-        from engine.stylizer import Stylizer
+        from engine.runtime.stylizer import Stylizer
 
         try:
             return Stylizer(device=device)
@@ -573,28 +426,6 @@ def _default_factory(device: str, window: MainWindow):
     return build
 
 
-def _unique_path(folder: Path, prefix: str, suffix: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = folder / f"{prefix}-{stamp}{suffix}"
-    n = 2
-    while path.exists():
-        path = folder / f"{prefix}-{stamp}-{n}{suffix}"
-        n += 1
-    return path
-
-
-def _dot_icon(colour: QColor) -> QIcon:
-    pm = QPixmap(14, 14)
-    pm.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pm)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setBrush(colour)
-    p.setPen(Qt.PenStyle.NoPen)
-    p.drawEllipse(1, 1, 12, 12)
-    p.end()
-    return QIcon(pm)
-
-
 def _int(value, default: int) -> int:
     try:
         return int(value)
@@ -604,43 +435,3 @@ def _int(value, default: int) -> int:
 
 def _bool(value) -> bool:
     return value is True or str(value).lower() in ("true", "1", "yes")
-
-
-def save_widget_png(widget: QWidget, path: str | os.PathLike) -> None:
-    """Grab a widget to a PNG, atomically."""
-    from engine.weights import atomic_write
-
-    pixmap = widget.grab()
-
-    def write(tmp):
-        if not pixmap.save(tmp, "PNG"):
-            raise OSError(f"cannot write {path}")
-    atomic_write(path, write)
-
-
-def run_app(source=None, styles=None, device: str = "auto", screenshot: str | None = None,
-            quit_after: float | None = None) -> int:
-    """Open the window and run the event loop; returns the exit code.
-
-    ``screenshot`` / ``quit_after`` (hidden options) save a PNG of the window and close it after
-    ``quit_after`` seconds; used to make the README screenshot.
-    """
-    from .theme import apply_theme
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("adain-live")
-    app.setOrganizationName("adain-live")
-    apply_theme(app)
-    window = MainWindow(source=source, styles=styles, device=device)
-    window.show()
-    if quit_after:
-        def finish():
-            if screenshot:
-                save_widget_png(window, screenshot)
-                print(screenshot)
-            window.close()
-        QTimer.singleShot(int(float(quit_after) * 1000), finish)
-    signal.signal(signal.SIGINT, lambda *_: window.close())
-    keep_python_responsive = QTimer(interval=200, timeout=lambda: None)  # lets Ctrl+C reach Python
-    keep_python_responsive.start()
-    return app.exec()

@@ -1,7 +1,7 @@
 """The app's worker threads. Each stage has one owner:
 
 - :class:`CaptureThread` owns the frame source; it writes each frame into the frames slot.
-- :class:`InferenceThread` owns the :class:`~engine.stylizer.Stylizer` and the recorder; it
+- :class:`InferenceThread` owns the :class:`~engine.runtime.stylizer.Stylizer` and the recorder; it
   takes the newest frame and the current :class:`~app.pipeline.Controls`, stylizes, and puts a
   :class:`~app.pipeline.Result` into the results slot.
 - :class:`JobThread` does the slow one-off work off the frame path: encoding added styles
@@ -81,7 +81,7 @@ class CaptureThread(StoppableThread):
 
     def __init__(self, spec, frames: LatestSlot, opener=None):
         super().__init__("capture")
-        from engine.sources import open_source
+        from engine.media.sources import open_source
 
         self.spec = spec
         self.frames = frames
@@ -106,7 +106,7 @@ class CaptureThread(StoppableThread):
             src.close()
 
     def _loop(self, src) -> None:
-        from engine.sources import SourceLost
+        from engine.media.sources import SourceLost
 
         while not self.stopping:
             try:
@@ -219,7 +219,7 @@ class InferenceThread(StoppableThread):
             self.box.set(None, msg)
             self.message.emit(msg)
             return None
-        from engine.stylizer import stylizer_summary
+        from engine.runtime.stylizer import stylizer_summary
 
         self.box.set(stylizer)
         self.stylizer_ready.emit(stylizer_summary(stylizer))
@@ -388,8 +388,8 @@ class JobThread(StoppableThread):
         return not self.stopping
 
     def _encode(self, path: str) -> None:
-        from engine.imageio import load_image_rgb
-        from engine.style_cache import StyleCache, encode_style_file
+        from engine.media.imageio import load_image_rgb
+        from engine.runtime.style_cache import StyleCache, encode_style_file
 
         try:
             rgb = load_image_rgb(path)
@@ -409,7 +409,7 @@ class JobThread(StoppableThread):
         self.style_ready.emit(path, stats, thumb, cached)
 
     def _snapshot(self, result: Result, path: str) -> None:
-        from engine.imageio import save_image_rgb
+        from engine.media.imageio import save_image_rgb
 
         full, note = self._full_resolution(result)
         save_image_rgb(np.ascontiguousarray(full[:, :, ::-1]), path)

@@ -17,7 +17,7 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 def random_decoder_state(seed: int = 0) -> dict[str, torch.Tensor]:
     """A freshly initialised decoder whose output spans [0,1] (default init gives ~0 ± 0.02)."""
-    from engine.decoder import Decoder
+    from engine.nets.decoder import Decoder
 
     torch.manual_seed(seed)
     sd = Decoder().layers.state_dict()
@@ -67,3 +67,26 @@ def noise_image(h: int, w: int, seed: int) -> np.ndarray:
 def images():
     return {"content": smooth_image(64, 80, 1), "style_a": stripes_image(72, 72),
             "style_b": noise_image(60, 90, 3)}
+
+
+def random_features(seed: int, shape=(1, 512, 9, 11), scale=1.0, shift=0.0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(shape, generator=g) * scale + shift).relu()
+
+
+def colour_distance(img: torch.Tensor, ref: torch.Tensor) -> float:
+    a, b = img[0].flatten(1), ref[0].flatten(1)
+    return float((a.mean(1) - b.mean(1)).norm() + (torch.cov(a) - torch.cov(b)).norm())
+
+
+def flickering(frames, strength: float, seed: int = 0):
+    """A 'stylization' that is consistent (colour inversion) plus per-frame random blotches."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for f in frames:
+        blotches = cv2.GaussianBlur(rng.normal(0, 1, f.shape[:2]).astype(np.float32), (0, 0), 2.0)
+        blotches = blotches / (blotches.std() + 1e-6) * strength
+        out.append(np.clip(255.0 - f + blotches[..., None], 0, 255).astype(np.uint8))
+    return out

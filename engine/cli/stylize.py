@@ -1,0 +1,67 @@
+"""``main.py stylize``: one image, every runtime control of the paper."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from engine.errors import InputError
+from engine.media.imageio import load_image_rgb, resize_short_side, save_image_rgb
+from engine.runtime.stylizer import Stylizer, stylize_image
+from engine.cli.common import add_model_arguments
+
+OUTPUT_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def add_arguments(p) -> None:
+    p.add_argument("content", help="content image")
+    p.add_argument("--style", nargs="+", required=True, metavar="IMAGE", help="style image(s)")
+    p.add_argument("--weights", nargs="+", type=float, default=None,
+                   help="one weight per style (normalised to sum 1)")
+    p.add_argument("--alpha", type=float, default=1.0, help="content–style trade-off in [0,1]")
+    p.add_argument("--preserve-color", action="store_true",
+                   help="keep the content's colours (the paper's colour matching of the style)")
+    p.add_argument("--mask", nargs="+", default=None, metavar="IMAGE",
+                   help="one mask image per style (white = that style's region)")
+    p.add_argument("--size", type=int, default=None,
+                   help="resize the content so its shorter side is N (default: its own size)")
+    p.add_argument("--style-size", type=int, default=512,
+                   help="shorter side of the style images when encoded (default 512)")
+    p.add_argument("-o", "--output", required=True, help="output image (PNG/JPEG/WebP)")
+    add_model_arguments(p)
+
+
+def run(args) -> int:
+    out = Path(args.output)
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InputError(out, f"unsupported output format {out.suffix or '(none)'!r}; use .png or .jpg")
+    if out.is_dir():
+        raise InputError(out, "is a directory; give an output file name")
+    if not 0.0 <= args.alpha <= 1.0:
+        raise InputError(None, f"--alpha must be in [0, 1], got {args.alpha}")
+    if args.weights is not None and len(args.weights) != len(args.style):
+        raise InputError(None, f"{len(args.weights)} weights for {len(args.style)} styles")
+    if args.mask is not None and len(args.mask) != len(args.style):
+        raise InputError(None, f"{len(args.mask)} masks for {len(args.style)} styles")
+    if args.size is not None and not 16 <= args.size <= 8192:
+        raise InputError(None, f"--size must be between 16 and 8192, got {args.size}")
+    if not 64 <= args.style_size <= 4096:
+        raise InputError(None, f"--style-size must be between 64 and 4096, got {args.style_size}")
+    content = load_image_rgb(args.content)
+    styles = [load_image_rgb(s) for s in args.style]
+    masks = None
+    if args.mask:
+        masks = [load_image_rgb(m).mean(axis=2) / 255.0 for m in args.mask]
+    if args.size:
+        content = resize_short_side(content, args.size)
+    try:
+        stylizer = Stylizer(device=args.device, decoder=args.decoder, encoder=args.encoder,
+                            style_side=args.style_size)
+        result = stylize_image(stylizer, content, styles, args.weights, args.alpha,
+                               args.preserve_color, masks)
+    except ValueError as exc:
+        raise InputError(None, str(exc)) from None
+    except torch.cuda.OutOfMemoryError:
+        raise InputError(args.content, "out of GPU memory; try a smaller --size or --device cpu") from None
+    save_image_rgb(result, out)
+    return 0

@@ -1,0 +1,389 @@
+"""The per-frame runtime: prepared once with :meth:`Stylizer.set_styles`, then called per frame.
+
+``Stylizer(device="auto")`` runs CUDA fp16 + channels_last when a GPU exists, CPU fp32
+(channels_last) otherwise. A call takes an ``HxWx3`` uint8 BGR frame (OpenCV order) and returns
+one of the same size: the frame is padded (reflection) to the network's stride of 8 and cropped
+back; frames with a side under :data:`MIN_SIDE` are processed upscaled and resized back.
+
+With ``fast = True`` (the default) the network runs as :class:`engine.nets.fast.FastNet` (same
+function, less work: folded pre/post-processing, sub-pixel up-sampling, fused conv+ReLU); a
+plain frame (no masks, no colour preservation) goes uint8 in → uint8 out through
+``FastNet.stylize_frame``, on CUDA as a captured graph per frame size
+(:class:`engine.nets.fast_cuda.CudaFrameRunner`). ``fast = False`` runs the plain eager modules.
+
+Thread model: one thread (the inference thread) calls the stylizer; other threads may change
+controls at any time. Controls are plain attributes and the style plan is an immutable object
+swapped in one assignment, so a frame always sees a consistent set of styles.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.nets.adain import StyleStats, adain, blend_stats, luminance_transfer, masked_adain, mix_alpha, \
+    normalise_weights, style_stats
+from engine.nets.decoder import load_decoder
+from engine.nets.encoder import encoder_id, load_encoder
+from engine.nets.fast import FastNet
+from engine.errors import InputError
+from engine.media.imageio import load_image_rgb, resize_short_side
+
+STRIDE = 8
+MIN_SIDE = 32  # below this relu4_1 would be under 4x4: process upscaled
+DEFAULT_STYLE_SIDE = 512
+
+
+def pick_device(device: str | torch.device = "auto") -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(None, "CUDA was requested but no CUDA GPU is available")
+    return dev
+
+
+@dataclass(frozen=True)
+class StylePlan:
+    """What ``set_styles`` prepared: per-style stats, normalised weights, their blend, masks."""
+
+    styles: tuple[StyleStats, ...]
+    weights: torch.Tensor  # [K], sums to 1
+    blended: StyleStats
+    masks: torch.Tensor | None = None  # [K,h,w] float in [0,1], or None
+
+
+class Stylizer:
+    """AdaIN stylization of frames with cached style statistics.
+
+    Controls: ``alpha`` (content–style trade-off, Eq. 14), ``preserve_color`` (luminance-only
+    transfer, cache-friendly), ``set_styles(styles, weights, masks)`` (Eq. 15 / spatial control).
+    """
+
+    def __init__(self, device: str | torch.device = "auto", decoder: str | os.PathLike | None = None,
+                 encoder: str | os.PathLike | None = None, half: bool | None = None,
+                 decoder_state: dict | None = None, style_side: int = DEFAULT_STYLE_SIDE):
+        self.device = pick_device(device)
+        self.half = (self.device.type == "cuda") if half is None else half
+        self.dtype = torch.float16 if self.half else torch.float32
+        # channels_last on CPU too: measured 1.7x faster than contiguous at 512² (docs/PERF.md)
+        self.memory_format = torch.channels_last
+        self.encoder = load_encoder(encoder)
+        if decoder_state is not None:
+            from engine.nets.decoder import Decoder, build_decoder_layers
+            from engine.nets.weights import check_state_dict
+
+            self.decoder = Decoder(check_state_dict(decoder_state, build_decoder_layers().state_dict(),
+                                                    "decoder state"))
+            self.decoder_meta = {}
+        else:
+            self.decoder, self.decoder_meta = load_decoder(decoder)
+        for net in (self.encoder, self.decoder):
+            net.eval().requires_grad_(False)
+            net.to(device=self.device, dtype=self.dtype, memory_format=self.memory_format)
+        self.encoder_id = encoder_id(encoder)
+        self.style_side = style_side
+        self.alpha = 1.0
+        self.preserve_color = False
+        self._plan: StylePlan | None = None
+        self._cache: dict[str, StyleStats] = {}
+        self.fast = True  # FastNet per-frame path (see module docstring)
+        self.use_cuda_graph = True
+        self._fast_net_cache: tuple[tuple, FastNet] | None = None
+        self._cuda_runner = None
+        self.stabilizer = None  # temporal anti-flicker stage (engine.runtime.stabilize), see `stabilize`
+        self._stabilized_look = None  # (plan, alpha, preserve_color) of the last stabilized frame
+
+    # --- styles ---------------------------------------------------------------------------
+
+    def style_key(self, rgb: np.ndarray) -> str:
+        """Cache key of a style image: content hash + encoder + style size."""
+        h = hashlib.sha1(np.ascontiguousarray(rgb).tobytes())
+        h.update(f"{rgb.shape}|{self.encoder_id}|{self.style_side}".encode())
+        return h.hexdigest()
+
+    @torch.inference_mode()
+    def encode_style(self, style: np.ndarray | str | os.PathLike | StyleStats) -> StyleStats:
+        """Statistics of a style (``HxWx3`` uint8 RGB array or image path), computed once.
+
+        The image is resized so its shorter side is ``style_side`` before encoding. The result
+        lives on the stylizer's device, fp32.
+        """
+        if isinstance(style, StyleStats):
+            return style.to(self.device)
+        rgb = load_image_rgb(style) if isinstance(style, (str, os.PathLike)) else style
+        _check_rgb(rgb)
+        key = self.style_key(rgb)
+        cached = self._cache.get(key)
+        if cached is None:
+            resized = resize_short_side(rgb, self.style_side)
+            x = self._to_input(torch.from_numpy(np.ascontiguousarray(resized)).to(self.device), bgr=False)
+            cached = style_stats(self.encoder(self._pad(x)[0]))
+            self._cache[key] = cached
+        return cached
+
+    def set_styles(self, styles: list, weights: list[float] | None = None,
+                   masks: list[np.ndarray] | np.ndarray | torch.Tensor | None = None) -> StylePlan:
+        """Prepare K styles (arrays, paths or :class:`StyleStats`) with weights (default equal).
+
+        With ``masks`` (one ``HxW`` mask per style, values in [0,1] or 0..255) each style is
+        confined to its region instead of being blended. Raises ValueError/InputError on bad
+        input; the previous plan stays active in that case.
+        """
+        if not styles:
+            raise ValueError("at least one style is needed")
+        weights = [1.0] * len(styles) if weights is None else list(weights)
+        if len(weights) != len(styles):
+            raise ValueError(f"{len(weights)} weights for {len(styles)} styles")
+        w = normalise_weights(weights)
+        stats = tuple(self.encode_style(s) for s in styles)
+        mask_t = None
+        if masks is not None:
+            mask_t = _masks_tensor(masks, len(styles))
+        plan = StylePlan(stats, w, blend_stats(list(stats), w), mask_t)
+        self._plan = plan
+        return plan
+
+    def set_weights(self, weights: list[float]) -> None:
+        """Change blend weights of the current styles without re-encoding anything."""
+        plan = self._require_plan()
+        w = normalise_weights(weights)
+        if w.numel() != len(plan.styles):
+            raise ValueError(f"{w.numel()} weights for {len(plan.styles)} styles")
+        self._plan = StylePlan(plan.styles, w, blend_stats(list(plan.styles), w), plan.masks)
+
+    @property
+    def plan(self) -> StylePlan | None:
+        return self._plan
+
+    def _require_plan(self) -> StylePlan:
+        plan = self._plan
+        if plan is None:
+            raise RuntimeError("no styles set: call set_styles() first")
+        return plan
+
+    # --- temporal stabilization (engine/stabilize.py) -----------------------------------------
+
+    @property
+    def stabilize(self) -> bool:
+        """Anti-flicker for video: blend with the motion-compensated previous output."""
+        return self.stabilizer is not None and self.stabilizer.enabled
+
+    @stabilize.setter
+    def stabilize(self, on: bool) -> None:
+        if on and self.stabilizer is None:
+            from .stabilize import Stabilizer
+
+            self.stabilizer = Stabilizer()
+        if self.stabilizer is not None and bool(on) != self.stabilizer.enabled:
+            self.stabilizer.reset()
+            self.stabilizer.enabled = bool(on)
+
+    def reset(self) -> None:
+        """Forget temporal state: call when the video source changes (or seeks)."""
+        if self.stabilizer is not None:
+            self.stabilizer.reset()
+
+    # --- per frame ------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def __call__(self, frame_bgr: np.ndarray, alpha: float | None = None,
+                 preserve_color: bool | None = None) -> np.ndarray:
+        """``HxWx3`` uint8 BGR → ``HxWx3`` uint8 BGR, stylized with the current plan."""
+        _check_rgb(frame_bgr)
+        plan = self._require_plan()
+        alpha = self.alpha if alpha is None else float(alpha)
+        preserve = self.preserve_color if preserve_color is None else preserve_color
+        if (self.fast and plan.masks is None and not preserve and not getattr(self, "stabilize", False)
+                and min(frame_bgr.shape[:2]) >= MIN_SIDE):
+            return self._fast_frame(frame_bgr, plan, alpha)
+        x = self._to_input(torch.from_numpy(np.ascontiguousarray(frame_bgr)).to(self.device), bgr=True)
+        y = self.stylize_tensor(x, alpha=alpha, preserve_color=preserve, plan=plan)
+        return self._to_frame(y, bgr=True)
+
+    def _fast_frame(self, frame_bgr: np.ndarray, plan: StylePlan, alpha: float) -> np.ndarray:
+        """uint8 in → uint8 out through ``FastNet.stylize_frame`` (CUDA: graph + pinned buffers)."""
+        net = self._fast_net()
+        stats = plan.blended
+        if self.device.type == "cuda":
+            runner = self._cuda_runner
+            if runner is None or runner.net is not net:
+                from engine.nets.fast_cuda import CudaFrameRunner
+
+                runner = self._cuda_runner = CudaFrameRunner(net, self.device)
+            return runner(frame_bgr, stats.mean, stats.std, alpha, graph=self.use_cuda_graph)
+        out = np.empty(frame_bgr.shape, dtype=np.uint8)
+        net.stylize_frame(torch.from_numpy(np.ascontiguousarray(frame_bgr)), stats.mean, stats.std, alpha,
+                          torch.from_numpy(out))
+        return out
+
+    @torch.inference_mode()
+    def stylize_tensor(self, x: torch.Tensor, alpha: float | None = None,
+                       preserve_color: bool | None = None, plan: StylePlan | None = None) -> torch.Tensor:
+        """``[1,3,H,W]`` RGB in [0,1] (network dtype, on device) → same shape, clamped to [0,1].
+
+        With ``stabilize`` on, frames stylized with the current plan form the stabilized stream.
+        """
+        current = plan is None or plan is self._plan
+        stabilizer = self.stabilizer if current and self.stabilize else None
+        plan = plan or self._require_plan()
+        alpha = self.alpha if alpha is None else float(alpha)
+        preserve = self.preserve_color if preserve_color is None else preserve_color
+        prepared = None
+        if stabilizer is not None:
+            self._start_look(stabilizer, plan, alpha, preserve)
+            prepared = stabilizer.prepare(x)
+            x = prepared.content  # denoised along the motion
+        h, w = x.shape[-2:]
+        small = min(h, w) < MIN_SIDE
+        if small:
+            scale = MIN_SIDE / min(h, w)
+            x = F.interpolate(x.float(), size=(max(MIN_SIDE, round(h * scale)), max(MIN_SIDE, round(w * scale))),
+                              mode="bilinear", align_corners=False).to(self.dtype)
+        padded, (ph, pw) = self._pad(x)
+        fc = self._encode(padded)
+        if plan.masks is not None:
+            t = masked_adain(fc, list(plan.styles), _pad_masks(plan.masks, x.shape[-2:], (ph, pw)))
+        else:
+            t = adain(fc, plan.blended)
+        t = mix_alpha(fc, t, alpha)
+        out = self._decode(t)[..., :padded.shape[-2] - ph, :padded.shape[-1] - pw]
+        out = out.clamp(0, 1)
+        if preserve:
+            out = luminance_transfer(out, x)
+        if small:
+            out = F.interpolate(out.float(), size=(h, w), mode="area").to(self.dtype)
+        if stabilizer is not None:
+            out = stabilizer.finish(prepared, out)
+        return out
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _start_look(self, stabilizer, plan: StylePlan, alpha: float, preserve: bool) -> None:
+        """A new style, blend, α or colour setting shows at once: the stabilizer would otherwise
+        fade it in over many frames (its coarse band keeps 0.9 of the previous output)."""
+        last = self._stabilized_look
+        if last is not None and (last[0] is not plan or last[1:] != (alpha, preserve)):
+            stabilizer.reset()
+        self._stabilized_look = (plan, alpha, preserve)
+
+    def _fast_net(self) -> FastNet:
+        """The FastNet of the current encoder/decoder weights (rebuilt if they change)."""
+        key = _weights_key(self.encoder, self.decoder)
+        cached = self._fast_net_cache
+        if cached is None or cached[0] != key:
+            net = FastNet(self.encoder, self.decoder, self.device, self.dtype, memory_format=self.memory_format)
+            self._fast_net_cache = cached = (key, net)
+        return cached[1]
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``[N,3,H,W]`` RGB in [0,1], H and W multiples of 8 → relu4_1 ``[N,512,H/8,W/8]``."""
+        return self._fast_net().encode(x) if self.fast else self.encoder(x)
+
+    def _decode(self, t: torch.Tensor) -> torch.Tensor:
+        """``[N,512,h,w]`` → ``[N,3,8h,8w]`` RGB (unclamped)."""
+        return self._fast_net().decode(t) if self.fast else self.decoder(t)
+
+    def _to_input(self, frame_u8: torch.Tensor, bgr: bool) -> torch.Tensor:
+        """``HxWx3`` uint8 on device → ``[1,3,H,W]`` RGB in [0,1], network dtype and memory format."""
+        x = frame_u8.permute(2, 0, 1).unsqueeze(0)
+        if bgr:
+            x = x.flip(1)
+        x = x.to(self.dtype).div_(255.0)
+        return x.contiguous(memory_format=self.memory_format)
+
+    @staticmethod
+    def _to_frame(y: torch.Tensor, bgr: bool) -> np.ndarray:
+        y = y[0]
+        if bgr:
+            y = y.flip(0)
+        y = (y.float() * 255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
+        return y.permute(1, 2, 0).contiguous().cpu().numpy()
+
+    @staticmethod
+    def _pad(x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        """Reflection-pad bottom/right to a multiple of :data:`STRIDE`; returns (padded, (ph, pw))."""
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % STRIDE, (-w) % STRIDE
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="reflect")
+        return x, (ph, pw)
+
+
+def _weights_key(*modules: torch.nn.Module) -> tuple:
+    """Identity + in-place version of every parameter: changes when weights are replaced or edited."""
+    key = []
+    for module in modules:
+        for p in module.parameters():
+            try:
+                key.append((id(p), p._version))
+            except RuntimeError:  # inference tensors have no version counter
+                key.append((id(p), -1))
+    return tuple(key)
+
+
+def _check_rgb(arr: np.ndarray) -> None:
+    if not isinstance(arr, np.ndarray) or arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
+        desc = f"{arr.dtype} {arr.shape}" if isinstance(arr, np.ndarray) else type(arr).__name__
+        raise ValueError(f"expected an HxWx3 uint8 image, got {desc}")
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError("image has no pixels")
+
+
+def _masks_tensor(masks, k: int) -> torch.Tensor:
+    if isinstance(masks, (list, tuple)):
+        if len(masks) != k:
+            raise ValueError(f"{len(masks)} masks for {k} styles")
+        shapes = {np.asarray(m).shape[:2] for m in masks}
+        if len(shapes) != 1:
+            raise ValueError(f"masks differ in size: {sorted(shapes)}")
+        arr = np.stack([np.asarray(m, dtype=np.float32) for m in masks])
+    else:
+        arr = np.asarray(masks, dtype=np.float32)
+    if arr.ndim == 4:  # colour masks: use the mean of the channels
+        arr = arr.mean(axis=3)
+    if arr.ndim != 3 or arr.shape[0] != k:
+        raise ValueError(f"expected {k} masks, got array of shape {arr.shape}")
+    if arr.max(initial=0) > 1.0:
+        arr = arr / 255.0
+    return torch.from_numpy(np.clip(arr, 0, 1))
+
+
+def _pad_masks(masks: torch.Tensor, size: tuple[int, int], pad: tuple[int, int]) -> torch.Tensor:
+    """Masks resized to the content size, then padded like the content (replicate)."""
+    m = F.interpolate(masks[None].float(), size=size, mode="bilinear", align_corners=False)
+    if pad[0] or pad[1]:
+        m = F.pad(m, (0, pad[1], 0, pad[0]), mode="replicate")
+    return m[0]
+
+
+def stylizer_summary(st: Stylizer) -> str:
+    name = torch.cuda.get_device_name(st.device) if st.device.type == "cuda" else "CPU"
+    return f"{name} {'fp16' if st.half else 'fp32'}"
+
+
+__all__ = ["Stylizer", "StylePlan", "pick_device", "stylizer_summary", "Path"]
+
+
+def stylize_image(stylizer: Stylizer, content: np.ndarray, styles: list[np.ndarray],
+                  weights: list[float] | None = None, alpha: float = 1.0, preserve_color: bool = False,
+                  masks: list[np.ndarray] | None = None) -> np.ndarray:
+    """``HxWx3`` uint8 RGB content + style images → stylized ``HxWx3`` uint8 RGB of the same size.
+
+    ``preserve_color`` uses the paper's method: each style image gets the content's colour mean
+    and covariance before it is encoded.
+    """
+    if preserve_color:
+        from engine.media.imageio import to_tensor, to_uint8
+        from engine.nets.adain import match_color
+
+        c = to_tensor(content)
+        styles = [to_uint8(match_color(to_tensor(s), c)) for s in styles]
+    stylizer.set_styles(styles, weights, masks)
+    bgr = np.ascontiguousarray(content[:, :, ::-1])
+    return np.ascontiguousarray(stylizer(bgr, alpha=alpha, preserve_color=False)[:, :, ::-1])
