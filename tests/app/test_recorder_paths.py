@@ -72,3 +72,12 @@ def test_fps_is_clamped():
     assert Recorder("a.mp4", fps=0.1).fps == 1.0
     assert Recorder("a.mp4", fps=500).fps == 60.0
     assert Recorder("a.mp4", fps=24).fps == 24.0
+
+
+def test_a_first_frame_that_fails_to_encode_leaves_no_file(tmp_path):
+    rec = Recorder(tmp_path / "clip.mp4", fps=10)
+    with pytest.raises(cv2.error):
+        rec.write(np.zeros((32, 48, 3), np.float64), 0.0)  # the writer opened, nothing went in
+    assert rec.frames_written == 0
+    assert rec.finish() is None
+    assert list(tmp_path.iterdir()) == []

@@ -146,11 +146,24 @@ def videos(files, tmp_path_factory):
     d = tmp_path_factory.mktemp("cli_video")
     write_video(d / "clip.mp4", synthetic_clip(pattern_image(120, 160, seed=1), 5, (W, H), seed=1), fps=12)
     outs = {"src": np.stack(list(read_frames(d / "clip.mp4", "bgr24")))}
-    for name, extra in VIDEO_RUNS.items():
-        code = main.main(["video", str(d / "clip.mp4"), "-o", str(d / f"{name}.mp4"), "--style",
-                          str(files / "a.png"), "--style-size", "64", "--device", "cpu", *extra])
-        assert code == 0
-        outs[name] = np.stack(list(read_frames(d / f"{name}.mp4", "bgr24"))).astype(np.float64)
+    import engine.runtime.stylizer as runtime
+
+    built = {}
+
+    def load_once(**kw):  # the same model for every run: each run sets its own controls on it
+        key = tuple(sorted(kw.items()))
+        if key not in built:
+            built[key] = Stylizer(**kw)
+        return built[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runtime, "Stylizer", load_once)
+        for name, extra in VIDEO_RUNS.items():
+            code = main.main(["video", str(d / "clip.mp4"), "-o", str(d / f"{name}.mp4"), "--style",
+                              str(files / "a.png"), "--style-size", "64", "--device", "cpu", *extra])
+            assert code == 0
+            outs[name] = np.stack(list(read_frames(d / f"{name}.mp4", "bgr24"))).astype(np.float64)
+    assert len(built) == 1
     return outs
 
 
