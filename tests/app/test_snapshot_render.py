@@ -139,7 +139,11 @@ def test_a_snapshot_leaves_the_live_stabilizer_alone(st, source):
     from app.pipeline import Controls
     from app.workers import stylize_still
 
-    frames = [np.ascontiguousarray(smooth_image(48, 64, k)[:, :, ::-1]) for k in (4, 5, 6)]
+    from engine.tools.synthetic import pattern_image, synthetic_clip
+
+    clip = synthetic_clip(pattern_image(120, 160, seed=3), 6, (64, 48), seed=3)  # a slow pan
+    frames = [np.ascontiguousarray(f[:, :, ::-1]) for f in clip[:3]]
+    fresh = st(frames[2])
     try:
         st.stabilize = True
         st.reset()
@@ -151,4 +155,5 @@ def test_a_snapshot_leaves_the_live_stabilizer_alone(st, source):
         with_shot = st(frames[2])
     finally:
         st.stabilize = False
-    assert np.array_equal(with_shot, plain[2])
+    assert mad(plain[2], fresh) > 0.5  # the stabilizer blends the live frames...
+    assert np.array_equal(with_shot, plain[2])  # ...and a snapshot in between changes nothing
