@@ -30,6 +30,7 @@ def test_unwritable_folder_is_one_input_error_and_leaves_nothing(tmp_path):
         rec.write(np.zeros((32, 48, 3), np.uint8), 0.0)
     text = str(err.value)
     assert text.startswith(str(blocked / "sub")) and "cannot create the output folder" in text
+    assert text.endswith("(Not a directory)")  # the reason, not the whole OSError
     assert "\n" not in text
     assert not rec.active and rec.frames_written == 0
     rec.abort()  # harmless, and so is finishing
@@ -59,13 +60,37 @@ def test_frames_are_written_as_they_came_and_stalls_are_capped(tmp_path):
     assert rec.write(np.full((32, 48, 3), levels[1], np.uint8), 5.15) == 1
     assert rec.write(np.full((32, 48, 3), levels[2], np.uint8), 60.0) == 20  # a stall: at most 2 s
     assert rec.write(np.full((32, 48, 3), 90, np.uint8), 60.05) == 0  # early: skipped
-    assert rec.frames_written == 22 and rec.size == (48, 32)
+    assert rec.write(np.full((32, 48, 3), 160, np.uint8), 60.15) == 1  # the clock went on from the cap
+    assert rec.frames_written == 23 and rec.size == (48, 32)
     assert rec.finish() == tmp_path / "clip.mp4"
     frames = frames_of(tmp_path / "clip.mp4")
-    assert len(frames) == 22
+    assert len(frames) == 23
     seen = [float(f.mean()) for f in frames]
     assert seen[0] == pytest.approx(40, abs=6) and seen[1] == pytest.approx(200, abs=6)
-    assert all(v == pytest.approx(120, abs=6) for v in seen[2:])
+    assert all(v == pytest.approx(120, abs=6) for v in seen[2:22]) and seen[22] == pytest.approx(160, abs=6)
+
+
+def test_frames_without_a_time_use_the_clock(tmp_path):
+    rec = Recorder(tmp_path / "clip.mp4", fps=10)
+    assert rec.write(np.zeros((32, 48, 3), np.uint8)) == 1
+    assert rec.write(np.zeros((32, 48, 3), np.uint8)) == 0  # a moment later: not due yet
+    rec.abort()
+
+
+def test_frames_of_another_size_are_resized_to_the_first(tmp_path):
+    rec = Recorder(tmp_path / "clip.mp4", fps=5)
+    left_dark = np.zeros((41, 65, 3), np.uint8)
+    left_dark[:, 30:] = 250
+    assert rec.write(left_dark, 0.0) == 1
+    assert rec.size == (64, 40)  # made even
+    top_dark = np.zeros((90, 30, 3), np.uint8)
+    top_dark[45:] = 250
+    assert rec.write(top_dark, 0.2) == 1
+    rec.finish()
+    first, second = frames_of(tmp_path / "clip.mp4")
+    assert first.shape == second.shape == (40, 64, 3)
+    assert first[:, :25].mean() < 40 and first[:, 35:].mean() > 210
+    assert second[:17].mean() < 40 and second[23:].mean() > 210  # its own picture, scaled
 
 
 def test_fps_is_clamped():
@@ -81,3 +106,16 @@ def test_a_first_frame_that_fails_to_encode_leaves_no_file(tmp_path):
     assert rec.frames_written == 0
     assert rec.finish() is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_nested_folders_are_created_and_tiny_frames_made_codec_sized(tmp_path):
+    rec = Recorder(tmp_path / "a" / "b" / "clip.mp4", fps=5)
+    rec.write(np.zeros((33, 47, 3), np.uint8), 0.0)
+    assert rec.finish() == tmp_path / "a" / "b" / "clip.mp4" and len(frames_of(rec.path)) == 1
+    tiny = Recorder(tmp_path / "tiny.mp4", fps=5)
+    try:
+        tiny.write(np.zeros((1, 1, 3), np.uint8), 0.0)
+    except InputError:
+        pass  # a codec may refuse 2x2; the size asked for is what matters here
+    assert tiny.size == (2, 2)
+    tiny.abort()
