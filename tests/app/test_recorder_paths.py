@@ -63,6 +63,7 @@ def test_frames_are_written_as_they_came_and_stalls_are_capped(tmp_path):
     assert rec.write(np.full((32, 48, 3), 160, np.uint8), 60.15) == 1  # the clock went on from the cap
     assert rec.frames_written == 23 and rec.size == (48, 32)
     assert rec.finish() == tmp_path / "clip.mp4"
+    assert not rec.active and rec.finish() is None  # finished once, and a second call is harmless
     frames = frames_of(tmp_path / "clip.mp4")
     assert len(frames) == 23
     seen = [float(f.mean()) for f in frames]
@@ -119,3 +120,32 @@ def test_nested_folders_are_created_and_tiny_frames_made_codec_sized(tmp_path):
         pass  # a codec may refuse 2x2; the size asked for is what matters here
     assert tiny.size == (2, 2)
     tiny.abort()
+
+
+def test_a_writer_that_cannot_open_is_one_input_error(tmp_path):
+    rec = Recorder(tmp_path / "clip.mp4", fps=5)
+    rec.tmp_path.mkdir()  # something in the way of the temporary file
+    with pytest.raises(InputError) as err:
+        rec.write(np.zeros((32, 48, 3), np.uint8), 0.0)
+    assert str(err.value) == f"{tmp_path / 'clip.mp4'}: cannot open a video writer here (folder not writable?)"
+    assert not rec.active and not (tmp_path / "clip.mp4").exists()
+
+
+def test_a_name_without_suffix_records_mp4(tmp_path):
+    rec = Recorder(tmp_path / "clip", fps=5)
+    assert rec.tmp_path.name == ".clip.recording.mp4"
+    rec.write(np.full((32, 48, 3), 77, np.uint8), 0.0)
+    assert rec.finish() == tmp_path / "clip"
+    frames = frames_of(tmp_path / "clip")
+    assert len(frames) == 1 and float(frames[0].mean()) == pytest.approx(77, abs=6)
+
+
+def test_smaller_frames_are_area_averaged_not_aliased(tmp_path):
+    rec = Recorder(tmp_path / "clip.mp4", fps=5)
+    rec.write(np.full((16, 20, 3), 128, np.uint8), 0.0)
+    stripes = np.zeros((48, 60, 3), np.uint8)
+    stripes[:, ::3] = 255  # one bright column in three: an area average is a flat 85
+    rec.write(stripes, 0.2)
+    rec.finish()
+    second = frames_of(tmp_path / "clip.mp4")[1].astype(np.float64)
+    assert second.mean() == pytest.approx(85, abs=8) and second.std() < 12
