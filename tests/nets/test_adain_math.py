@@ -143,3 +143,15 @@ def test_luminance_transfer_is_two_sided():
     chroma = lambda x: x - luma(x)[:, None]  # noqa: E731
     assert (chroma(out) - chroma(content)).abs().mean() < 0.1 * (chroma(stylized) - chroma(content)).abs().mean()
     assert luminance_transfer(stylized.half(), content.half()).dtype == torch.float16
+
+
+def test_mask_values_outside_0_1_count_as_clamped():
+    x = feats(5, (1, 3, 8, 8))
+    a = StyleStats(torch.full((3,), 2.0), torch.full((3,), 0.5))
+    b = StyleStats(torch.full((3,), -2.0), torch.full((3,), 1.5))
+    wild = torch.zeros(2, 8, 8)
+    wild[0, :, :4], wild[0, :, 4:] = 3.0, -0.5  # over 1 on the left, negative on the right
+    wild[1, :, :4] = 0.5
+    tame = wild.clamp(0, 1)
+    assert torch.allclose(masked_adain(x, [a, b], wild), masked_adain(x, [a, b], tame), atol=1e-6)
+    assert torch.equal(masked_adain(x, [a, b], wild)[..., 4:], x[..., 4:])  # the negative part: no style
