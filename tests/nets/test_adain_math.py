@@ -155,3 +155,35 @@ def test_mask_values_outside_0_1_count_as_clamped():
     tame = wild.clamp(0, 1)
     assert torch.allclose(masked_adain(x, [a, b], wild), masked_adain(x, [a, b], tame), atol=1e-6)
     assert torch.equal(masked_adain(x, [a, b], wild)[..., 4:], x[..., 4:])  # the negative part: no style
+
+
+def test_an_empty_region_first_does_not_hide_the_next_style():
+    x = feats(6, (1, 3, 6, 6))
+    a = StyleStats(torch.full((3,), 2.0), torch.full((3,), 0.5))
+    b = StyleStats(torch.full((3,), -1.0), torch.full((3,), 2.0))
+    masks = torch.stack([torch.zeros(6, 6), torch.ones(6, 6)])
+    assert torch.allclose(masked_adain(x, [a, b], masks), adain(x, b), atol=1e-4)
+
+
+def test_a_region_smaller_than_one_feature_pixel_still_gets_its_style():
+    x = feats(7, (1, 3, 4, 4))
+    a = StyleStats(torch.full((3,), 5.0), torch.full((3,), 1.0))
+    m = torch.zeros(1, 4, 4)
+    m[0, 1, 2] = 0.5  # half of one feature pixel
+    out = masked_adain(x, [a], m)
+    # one pixel: its own mean, so the style's mean replaces it, at half strength
+    assert torch.allclose(out[0, :, 1, 2], 0.5 * x[0, :, 1, 2] + 2.5, atol=1e-4)
+    outside = torch.ones(4, 4, dtype=torch.bool)
+    outside[1, 2] = False
+    assert torch.equal(out[0][:, outside], x[0][:, outside])
+
+
+def test_masks_are_resized_to_the_features_with_pixel_centres():
+    """A mask at twice the feature size: bilinear with align_corners=False samples between
+    mask pixels, so a region edge inside a feature pixel gives it a half share."""
+    x = feats(8, (1, 3, 4, 4))
+    a = StyleStats(torch.full((3,), 3.0), torch.full((3,), 0.7))
+    fine = torch.zeros(1, 8, 8)
+    fine[0, :, :3] = 1  # three of eight columns
+    coarse = torch.tensor([1.0, 0.5, 0.0, 0.0]).expand(4, 4)[None].clone()
+    assert torch.allclose(masked_adain(x, [a], fine), masked_adain(x, [a], coarse), atol=1e-5)
