@@ -187,3 +187,31 @@ def test_masks_are_resized_to_the_features_with_pixel_centres():
     fine[0, :, :3] = 1  # three of eight columns
     coarse = torch.tensor([1.0, 0.5, 0.0, 0.0]).expand(4, 4)[None].clone()
     assert torch.allclose(masked_adain(x, [a], fine), masked_adain(x, [a], coarse), atol=1e-5)
+
+
+def mixed_colours(seed: int, mix, offset) -> torch.Tensor:
+    """A full-rank colour image: three independent noises mixed by ``mix``, plus ``offset``."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.rand(3, 30 * 40, generator=g) - 0.5
+    return (torch.tensor(mix) @ z + torch.tensor(offset)[:, None]).view(1, 3, 30, 40)
+
+
+def test_match_color_gives_the_target_covariance_exactly():
+    src = mixed_colours(1, [[0.30, 0.05, 0.0], [0.1, 0.2, 0.0], [0.0, 0.1, 0.1]], [0.5, 0.4, 0.3])
+    tgt = mixed_colours(2, [[0.1, 0.0, 0.1], [0.0, 0.25, 0.05], [0.1, 0.0, 0.3]], [0.45, 0.55, 0.5])
+    out = match_color(src, tgt)
+    assert out.min() > 0 and out.max() < 1  # nothing clamped: the map itself is checked
+    cov = lambda x: torch.cov(x[0].flatten(1))  # noqa: E731
+    assert torch.allclose(cov(out), cov(tgt), atol=1e-4)
+    assert torch.allclose(out[0].flatten(1).mean(1), tgt[0].flatten(1).mean(1), atol=1e-5)
+    assert match_color(src.half(), tgt.half()).dtype == torch.float16
+
+
+def test_match_color_clamps_to_the_valid_range():
+    src = torch.full((1, 3, 10, 10), 0.5)
+    src[..., 0, 0], src[..., 0, 1] = 0.0, 1.0  # rare extreme pixels: far out once whitened
+    src[:, 1] += torch.linspace(-0.01, 0.01, 100).view(10, 10)
+    src[:, 2] += torch.linspace(0.01, -0.01, 100).view(10, 10).T
+    tgt = mixed_colours(3, [[0.9, 0.0, 0.0], [0.0, 0.9, 0.0], [0.0, 0.0, 0.9]], [0.5, 0.5, 0.5])
+    out = match_color(src, tgt)
+    assert out.min() == 0.0 and out.max() == 1.0
