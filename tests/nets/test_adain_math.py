@@ -215,3 +215,11 @@ def test_match_color_clamps_to_the_valid_range():
     tgt = mixed_colours(3, [[0.9, 0.0, 0.0], [0.0, 0.9, 0.0], [0.0, 0.0, 0.9]], [0.5, 0.5, 0.5])
     out = match_color(src, tgt)
     assert out.min() == 0.0 and out.max() == 1.0
+
+
+def test_luminance_transfer_treats_each_image_of_a_batch_on_its_own():
+    sty = torch.cat([ramp_image(5, (1.0, 0.3, 0.2)), ramp_image(6, (0.2, 0.9, 0.4)) * 0.5])
+    con = torch.cat([ramp_image(7, (0.3, 0.6, 0.9)).flip(-1), ramp_image(8, (0.9, 0.9, 0.2)) * 0.3 + 0.6])
+    both = luminance_transfer(sty, con)
+    for k in range(2):
+        assert torch.allclose(both[k:k + 1], luminance_transfer(sty[k:k + 1], con[k:k + 1]), atol=1e-5)
