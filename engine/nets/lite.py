@@ -433,9 +433,10 @@ class LiteFrameNet:
 
 
 def _pad_to(x: torch.Tensor, stride: int) -> torch.Tensor:
-    """Replicate-pad ``[N,C,H,W]`` bottom/right to multiples of ``stride`` (no copy if aligned)."""
+    """Reflection-pad ``[N,C,H,W]`` bottom/right to multiples of ``stride`` (no copy if aligned),
+    as the Stylizer pads for the eager path."""
     ph, pw = (-x.shape[-2]) % stride, (-x.shape[-1]) % stride
-    return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+    return F.pad(x, (0, pw, 0, ph), mode="reflect") if ph or pw else x
 
 
 class LiteRunner:
