@@ -409,6 +409,11 @@ class LiteFrameNet:
 
     def stylize_frame(self, frame: torch.Tensor, style: LiteStyle, alpha: float, folded, out: torch.Tensor) -> torch.Tensor:
         """uint8 BGR ``frame [H,W,3]`` → ``out [H,W,3]`` (written in place); ``folded`` from :meth:`fold`."""
+        return out.copy_(self.run(frame, style, alpha, folded))
+
+    def run(self, frame: torch.Tensor, style: LiteStyle, alpha: float, folded) -> torch.Tensor:
+        """uint8 BGR ``frame [H,W,3]`` → ``[H,W,3]`` float ``255·BGR + 0.5`` clamped to [0, 255]
+        (a cast to uint8 rounds it); one graph of tensor ops, so it exports to ONNX."""
         h, w = frame.shape[:2]
         a = torch.full((1, 1), min(max(float(alpha), 0.0), 1.0), device=self.device)
         x = frame.to(self.device).permute(2, 0, 1).unsqueeze(0).to(self.dtype)
@@ -428,8 +433,7 @@ class LiteFrameNet:
         y = self._conv(u, self.head).clamp_(0, 255)  # [1,12,H/2,W/2], (i, j, BGR) channels
         h2, w2 = y.shape[-2:]
         y = y.permute(0, 2, 3, 1).reshape(h2, w2, 2, 2, 3).permute(0, 2, 1, 3, 4).reshape(2 * h2, 2 * w2, 3)
-        out.copy_(y[:h, :w])
-        return out
+        return y[:h, :w]
 
 
 def _pad_to(x: torch.Tensor, stride: int) -> torch.Tensor:
