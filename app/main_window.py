@@ -19,6 +19,7 @@ from engine.errors import InputError
 from engine.media.imageio import IMAGE_SUFFIXES
 from engine.media.sources import VIDEO_SUFFIXES
 
+from .model_choice import ModelChoice
 from .panels import ControlsPanel, NoSourcePage
 from .style_library import StyleLibrary
 from .saving import Saving, default_output_dir
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.inference = InferenceThread(self.frames, self.results, self.box,
                                          stylizer_factory or _default_factory(device, self))
         self.jobs = JobThread(self.box, style_cache_dir)
+        self.models = ModelChoice(self)  # Real-time / Quality; read by the stylizer factory
         self.capture: CaptureThread | None = None
         self._connect_threads()
         self._push_controls()
@@ -278,7 +280,12 @@ class MainWindow(QMainWindow):
         return self.library.add_paths(paths, select_first_new)
 
     def _on_style_ready(self, path: str, stats, thumb, cached: bool) -> None:
-        self.gallery.set_ready(path, stats, thumb)
+        if not self.models.stale(stats):  # encoded for the model before a switch: it comes again
+            self.gallery.set_ready(path, stats, thumb)
+
+    def forget_pushed_styles(self) -> None:
+        self._pushed_styles = ((), (), ())
+        self._push_controls()
 
     def _on_style_failed(self, path: str, reason: str) -> None:
         self.gallery.remove(path)
@@ -417,12 +424,12 @@ def _default_factory(device: str, window: MainWindow):
         from engine.runtime.stylizer import Stylizer
 
         try:
-            return Stylizer(device=device)
+            return Stylizer(device=device, model=window.models.factory_model())
         except InputError as exc:
             if device != "cuda":
                 raise
             window.inference.message.emit(f"{exc}; using the CPU instead")
-            return Stylizer(device="cpu")
+            return Stylizer(device="cpu", model=window.models.factory_model())
     return build
 
 

@@ -169,6 +169,8 @@ class InferenceThread(StoppableThread):
         self._recorder = None
         self._last_error = ""
         self._reset_requested = threading.Event()
+        self._reload_requested = threading.Event()
+        self._stale_controls = None  # controls of the model before a reload: not used with the new one
 
     # GUI side ------------------------------------------------------------------------------
     def acknowledge(self) -> None:
@@ -180,6 +182,10 @@ class InferenceThread(StoppableThread):
 
     def stop_recording(self) -> None:
         self._record_request = ("stop",)
+
+    def request_reload(self) -> None:
+        """Build the stylizer again (another model was chosen) before the next frame."""
+        self._reload_requested.set()
 
     def reset_temporal_state(self) -> None:
         """The source changed: the stabilizer must not blend across the cut."""
@@ -197,6 +203,10 @@ class InferenceThread(StoppableThread):
             while not self.stopping:
                 item = self.frames.wait_newer(seq, POLL_S)
                 self._service_recording()
+                if self._reload_requested.is_set():
+                    self._reload_requested.clear()
+                    self._applied, self._stale_controls = None, self.controls
+                    stylizer = self._build_stylizer()
                 if item is None:
                     continue
                 seq, frame = item
@@ -233,7 +243,7 @@ class InferenceThread(StoppableThread):
         size = processing_size(src.shape[1], src.shape[0], controls.resolution)
         small = src if size == (src.shape[1], src.shape[0]) else cv2.resize(src, size, interpolation=cv2.INTER_AREA)
         out, styled = small, False
-        if stylizer is not None and controls.style_keys:
+        if stylizer is not None and controls.style_keys and controls is not self._stale_controls:
             out, styled = self._stylize(stylizer, small, controls, src.shape)
         return Result(out, small, src, frame.index, frame.t_capture, time.monotonic(), controls, styled)
 
