@@ -37,7 +37,7 @@ import torch
 
 from engine.errors import InputError
 from engine.nets.reference import ReferencePipeline
-from engine.tools.bench_lite import LITE_MODES, build_lite_pipelines, lite_gflop
+from engine.tools.bench_lite import LITE_MODES, build_lite_pipelines
 from engine.tools.synthetic import synthetic_frames, synthetic_style
 
 MODES = ("reference", "cached", "fast", "stabilized", "lite")  # the default set
@@ -213,8 +213,8 @@ def build_pipelines(args, device: torch.device, style_rgb: np.ndarray) -> dict:
 
 
 def _frame_gflop(mode: str, pipe, frame: np.ndarray) -> float:
-    if mode in LITE_MODES:
-        return lite_gflop(pipe, frame)
+    if mode in LITE_MODES:  # lite-onnx: the torch graph it was exported from
+        return count_gflop(getattr(pipe, "stylizer", pipe), frame)
     if mode in ("fast", "stabilized") and getattr(pipe, "device", torch.device("cpu")).type == "cuda":
         pipe.use_cuda_graph = False  # a replayed graph hides its ops from the counter
         try:

@@ -97,11 +97,4 @@ def build_lite_pipelines(args, device: torch.device, style_rgb: np.ndarray) -> t
                          f"(convs; {len(layer_macs(st.lite.net.config))} layers, table in models/MODEL_CARD.md)"]
 
 
-def lite_gflop(pipe, frame: np.ndarray) -> float:
-    """Conv GFLOP of one lite frame (for ``lite-onnx``, the torch graph it was exported from)."""
-    from engine.tools.bench import count_gflop
-
-    return count_gflop(pipe.stylizer if isinstance(pipe, OnnxLitePipeline) else pipe, frame)
-
-
-__all__ = ["LITE_MODES", "build_lite_pipelines", "lite_stylizer", "OnnxLitePipeline", "lite_gflop"]
+__all__ = ["LITE_MODES", "build_lite_pipelines", "lite_stylizer", "OnnxLitePipeline"]
