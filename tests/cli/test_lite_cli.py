@@ -71,3 +71,24 @@ def test_evaluate_the_lite_model(files, tmp_path):
         m = pair["methods"]["lite: lite.safetensors"]
         assert all(math.isfinite(m[k]) for k in ("content_loss", "style_loss", "structure"))
     assert "--model lite" in result["command"]
+
+
+def test_video_with_the_lite_model(files, tmp_path):
+    from main import main
+    from engine.media.video import probe_video, read_frames, write_video
+    from engine.tools.synthetic import pattern_image, synthetic_clip
+
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, synthetic_clip(pattern_image(96, 128, seed=3), 5, (64, 48), seed=3), fps=10)
+    out = tmp_path / "lite.mp4"
+    assert main(["video", str(clip), "-o", str(out), "--style", str(files / "style.png"), "--device", "cpu",
+                 "--model", "lite", "--lite", str(files / "lite.safetensors"), "--stabilize", "off"]) == 0
+    info = probe_video(out)
+    assert (info.width, info.height) == (64, 48)
+    lite = list(read_frames(out))
+    assert len(lite) == 5
+    vgg_out = tmp_path / "vgg.mp4"
+    assert main(["video", str(clip), "-o", str(vgg_out), "--style", str(files / "style.png"), "--device", "cpu",
+                 "--model", "vgg", "--stabilize", "off"]) == 0
+    vgg = list(read_frames(vgg_out))
+    assert np.mean([np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(lite, vgg)]) > 5
