@@ -39,7 +39,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, source=None, styles=None, device: str = "auto", settings: QSettings | None = None,
                  stylizer_factory=None, output_dir=None, style_cache_dir=None,
-                 default_styles_dir: str | os.PathLike = DEFAULT_STYLES_DIR):
+                 default_styles_dir: str | os.PathLike = DEFAULT_STYLES_DIR, model: str | None = None):
         super().__init__()
         self.settings = settings or QSettings("adain-live", "adain-live")
         self.messages: list[str] = []  # everything shown in the status bar, newest last
@@ -64,7 +64,7 @@ class MainWindow(QMainWindow):
         self.inference = InferenceThread(self.frames, self.results, self.box,
                                          stylizer_factory or _default_factory(device, self))
         self.jobs = JobThread(self.box, style_cache_dir)
-        self.models = ModelChoice(self)  # Real-time / Quality; read by the stylizer factory
+        self.models = ModelChoice(self, model)  # Real-time / Quality; read by the stylizer factory
         self.capture: CaptureThread | None = None
         self._connect_threads()
         self._push_controls()

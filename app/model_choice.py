@@ -19,7 +19,7 @@ class ModelChoice:
     """Owns ``window.toolbar.model_combo`` and a status-bar label; ``requested`` is what the
     stylizer factory builds (a plain string, read by the inference thread)."""
 
-    def __init__(self, window):
+    def __init__(self, window, model: str | None = None):
         self.window, self.combo = window, window.toolbar.model_combo
         self.label = QLabel()
         self.label.setObjectName("model_label")
@@ -31,9 +31,11 @@ class ModelChoice:
         item.setEnabled(trained)
         item.setToolTip("the lite network for CPUs" if trained else "no trained lite model yet "
                         "(models/lite.safetensors)")
-        saved = str(window.settings.value("model", "auto"))
+        saved = model or str(window.settings.value("model", "auto"))  # --model wins over the setting
         self.requested = saved if saved in dict(CHOICES) and (saved != "lite" or trained) else "auto"
         window.settings.setValue("model", self.requested)  # a choice that no longer works is dropped
+        if saved == "lite" and not trained:
+            window.show_message("Real-time needs a trained lite model (models/lite.safetensors): using Auto")
         self.combo.setCurrentIndex(self.combo.findData(self.requested))
         self.combo.setToolTip("Real-time: the lite network (fast on a CPU). Quality: the VGG model. "
                               "Auto: Real-time on a CPU, Quality on a GPU" + ("" if trained else

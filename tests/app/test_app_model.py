@@ -100,5 +100,6 @@ def test_real_time_needs_trained_weights(qtbot, make_window, monkeypatch):
     assert not combo.model().item(combo.findData("lite")).isEnabled()
     assert combo.currentData() == "auto" and again.models.factory_model() == "auto"
     assert "no trained lite model" in combo.model().item(combo.findData("lite")).toolTip()
+    assert any("Real-time needs a trained lite model" in m for m in again.messages)
     styled_by(qtbot, again, "vgg")
     assert again.models.label.text() == "Quality (VGG)"
