@@ -25,8 +25,8 @@ class ModelChoice:
         self.label.setObjectName("model_label")
         window.statusBar().addPermanentWidget(self.label)
         trained = lite_available()
-        for model, text in CHOICES:
-            self.combo.addItem(text, model)
+        for value, text in CHOICES:
+            self.combo.addItem(text, value)
         item = self.combo.model().item(1)
         item.setEnabled(trained)
         item.setToolTip("the lite network for CPUs" if trained else "no trained lite model yet "

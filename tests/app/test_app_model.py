@@ -103,3 +103,17 @@ def test_real_time_needs_trained_weights(qtbot, make_window, monkeypatch):
     assert any("Real-time needs a trained lite model" in m for m in again.messages)
     styled_by(qtbot, again, "vgg")
     assert again.models.label.text() == "Quality (VGG)"
+
+
+def test_the_model_option_replaces_the_remembered_choice(qtbot, tmp_path, monkeypatch, stylizers):
+    from app.main_window import MainWindow
+
+    monkeypatch.setattr("app.model_choice.lite_available", lambda *a: True)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("model", "vgg")
+    win = MainWindow(source="pattern:120x90", settings=settings, stylizer_factory=lambda: stylizers["vgg"],
+                     default_styles_dir=tmp_path, output_dir=tmp_path / "out", style_cache_dir=tmp_path / "c",
+                     model="lite")
+    qtbot.addWidget(win)
+    assert win.toolbar.model_combo.currentData() == "lite" and settings.value("model") == "lite"
+    win.close()
