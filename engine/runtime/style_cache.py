@@ -114,8 +114,6 @@ def encode_style_file(stylizer, path: str | os.PathLike, cache: StyleCache | Non
 
     def compute(p):
         image = rgb if rgb is not None else load_image_rgb(p)
-        if not image.flags.writeable:  # torch.from_numpy warns on read-only arrays
-            image = image.copy()
         return stylizer.encode_style(image).to("cpu")
 
     return cache.get_or_compute(path, compute)

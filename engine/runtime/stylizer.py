@@ -32,7 +32,7 @@ from engine.nets.decoder import load_decoder
 from engine.nets.encoder import encoder_id, load_encoder
 from engine.nets.fast import FastNet
 from engine.errors import InputError
-from engine.media.imageio import load_image_rgb, resize_short_side
+from engine.media.imageio import load_image_rgb, resize_short_side, writable
 
 STRIDE = 8
 MIN_SIDE = 32  # below this relu4_1 would be under 4x4: process upscaled
@@ -122,7 +122,7 @@ class Stylizer:
         cached = self._cache.get(key)
         if cached is None:
             resized = resize_short_side(rgb, self.style_side)
-            x = self._to_input(torch.from_numpy(np.ascontiguousarray(resized)).to(self.device), bgr=False)
+            x = self._to_input(torch.from_numpy(writable(resized)).to(self.device), bgr=False)
             cached = style_stats(self.encoder(self._pad(x)[0]))
             self._cache[key] = cached
         return cached
@@ -202,7 +202,7 @@ class Stylizer:
         if (self.fast and plan.masks is None and not preserve and not getattr(self, "stabilize", False)
                 and min(frame_bgr.shape[:2]) >= MIN_SIDE):
             return self._fast_frame(frame_bgr, plan, alpha)
-        x = self._to_input(torch.from_numpy(np.ascontiguousarray(frame_bgr)).to(self.device), bgr=True)
+        x = self._to_input(torch.from_numpy(writable(frame_bgr)).to(self.device), bgr=True)
         y = self.stylize_tensor(x, alpha=alpha, preserve_color=preserve, plan=plan)
         return self._to_frame(y, bgr=True)
 
@@ -218,7 +218,7 @@ class Stylizer:
                 runner = self._cuda_runner = CudaFrameRunner(net, self.device)
             return runner(frame_bgr, stats.mean, stats.std, alpha, graph=self.use_cuda_graph)
         out = np.empty(frame_bgr.shape, dtype=np.uint8)
-        net.stylize_frame(torch.from_numpy(np.ascontiguousarray(frame_bgr)), stats.mean, stats.std, alpha,
+        net.stylize_frame(torch.from_numpy(writable(frame_bgr)), stats.mean, stats.std, alpha,
                           torch.from_numpy(out))
         return out
 
