@@ -336,8 +336,12 @@ class InferenceThread(StoppableThread):
     def _publish(self, stylizer) -> None:
         from engine.runtime.stylizer import stylizer_summary
 
+        try:
+            summary = stylizer_summary(stylizer)
+        except Exception:  # noqa: BLE001 - a GPU that fails even to name itself still runs (or falls back)
+            summary = f"{_device_type(stylizer).upper()} {'fp16' if getattr(stylizer, 'half', False) else 'fp32'}"
         self.box.set(stylizer)
-        self.stylizer_ready.emit(stylizer_summary(stylizer))
+        self.stylizer_ready.emit(summary)
 
     def _use_fallback(self, why: str) -> bool:
         """Swap in the CPU stylizer (once) after a GPU failure; one line tells the user."""
