@@ -36,6 +36,20 @@ class CameraRequest:
     fourcc: str = "MJPG"
 
 
+def parse_camera_mode(text: str) -> CameraRequest:
+    """``"WxH[@FPS][:FOURCC]"`` (e.g. ``"1920x1080@30"``, ``"640x480@60:YUYV"``) → :class:`CameraRequest`."""
+    rest, _, fourcc = text.strip().partition(":")
+    size, _, fps = rest.partition("@")
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+        rate = float(fps) if fps else CameraRequest.fps
+    except ValueError:
+        raise InputError(text, "camera mode must look like 1280x720@30 (optionally :MJPG or :YUYV)") from None
+    if not (16 <= w <= 7680 and 16 <= h <= 4320 and 1 <= rate <= 240) or (fourcc and len(fourcc) != 4):
+        raise InputError(text, "camera mode out of range: 16x16..7680x4320, 1..240 fps, a 4-letter format")
+    return CameraRequest(w, h, rate, fourcc.upper() or CameraRequest.fourcc)
+
+
 @dataclass(frozen=True)
 class CameraInfo:
     """A camera as listed by :func:`list_cameras`: OpenCV index, human name, device path."""
@@ -304,5 +318,5 @@ def _probed_cameras(count: int) -> list[CameraInfo]:
     return found
 
 
-__all__ = ["CameraSource", "CameraRequest", "CameraInfo", "CameraUnavailable", "list_cameras", "camera_failure",
+__all__ = ["CameraSource", "CameraRequest", "parse_camera_mode", "CameraInfo", "CameraUnavailable", "list_cameras", "camera_failure",
            "camera_backends", "configure_opencv", "MAX_FAILED_READS"]

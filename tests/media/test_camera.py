@@ -146,3 +146,19 @@ def test_opencv_prints_nothing_when_a_camera_is_missing():
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("no camera found") == 2
     assert "WARN" not in done.stderr and "VIDEOIO" not in done.stderr, done.stderr
+
+
+def test_camera_mode_option_is_parsed_or_refused_in_one_line(capsys):
+    import main
+    from engine.errors import InputError
+    from engine.media.camera import parse_camera_mode
+
+    assert parse_camera_mode("1920x1080@60") == CameraRequest(1920, 1080, 60.0, "MJPG")
+    assert parse_camera_mode("640x480:yuyv") == CameraRequest(640, 480, 30.0, "YUYV")
+    for bad in ("huge", "1280x720@0", "10x10", "1280x720:MJPEG"):
+        with pytest.raises(InputError):
+            parse_camera_mode(bad)
+    assert main.main(["app", "--camera-mode", "1280x720@fast"]) == 2  # refused before any window opens
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: 1280x720@fast: camera mode") and "\n" not in err
+    assert main.build_parser().parse_args(["--camera-mode", "800x600"]).camera_mode == "800x600"
