@@ -270,7 +270,7 @@ def list_cameras(platform: str | None = None, sysfs: Path = SYSFS_VIDEO, probe: 
         return _sysfs_cameras(sysfs)
     try:
         return _enumerated_cameras(platform)
-    except ImportError:
+    except Exception:  # noqa: BLE001 - not installed, or its backend failed here: probe instead
         return _probed_cameras(probe)
 
 
@@ -295,14 +295,13 @@ def _read_text(path: Path, default: str) -> str:
 
 
 def _enumerated_cameras(platform: str) -> list[CameraInfo]:
+    """Through ``cv2_enumerate_cameras`` for the API :func:`camera_backends` opens first (its
+    indices are then plain OpenCV indices for that API)."""
     import cv2
     from cv2_enumerate_cameras import enumerate_cameras
 
     api = cv2.CAP_DSHOW if platform == "win32" else cv2.CAP_AVFOUNDATION if platform == "darwin" else cv2.CAP_ANY
-    cams = enumerate_cameras(api)
-    # the package numbers cameras as api + index; CameraSource picks the API itself
-    return [CameraInfo(c.index - api if c.index >= api > 0 else c.index, c.name or f"Camera {c.index}",
-                       c.path or "") for c in cams]
+    return [CameraInfo(int(c.index), c.name or f"Camera {c.index}", c.path or "") for c in enumerate_cameras(api)]
 
 
 def _probed_cameras(count: int) -> list[CameraInfo]:

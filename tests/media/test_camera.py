@@ -127,9 +127,14 @@ def test_linux_cameras_are_listed_by_name_without_metadata_nodes(tmp_path):
 
 def test_other_systems_use_the_enumeration_package_or_probe(monkeypatch):
     fake = types.ModuleType("cv2_enumerate_cameras")
-    fake.enumerate_cameras = lambda api: [types.SimpleNamespace(index=api + 0, name="FaceTime HD Camera", path="")]
+    asked = []
+    fake.enumerate_cameras = lambda api: asked.append(api) or [
+        types.SimpleNamespace(index=0, name="FaceTime HD Camera", path=None),
+        types.SimpleNamespace(index=1, name="iPhone Camera", path=None)]
     monkeypatch.setitem(sys.modules, "cv2_enumerate_cameras", fake)
-    assert list_cameras("darwin") == [CameraInfo(0, "FaceTime HD Camera", "")]
+    assert list_cameras("darwin") == [CameraInfo(0, "FaceTime HD Camera"), CameraInfo(1, "iPhone Camera")]
+    assert list_cameras("win32")[1].name == "iPhone Camera"
+    assert asked == [cv2.CAP_AVFOUNDATION, cv2.CAP_DSHOW]  # the API CameraSource opens first
     monkeypatch.setitem(sys.modules, "cv2_enumerate_cameras", None)  # not installed
     with fake_cameras(monkeypatch, {1: FakeDevice()}):
         assert list_cameras("win32", probe=3) == [CameraInfo(1, "Camera 1")]
