@@ -168,6 +168,11 @@ class MainWindow(QMainWindow):
         cuda = self.box.stylizer is not None and self.box.stylizer.device.type == "cuda"
         if self._auto_resolution and cuda:  # first run on a GPU: more detail by default
             self._set_resolution(512)
+            self._raised_for_gpu = True
+        elif not cuda and getattr(self, "_raised_for_gpu", False):  # the GPU failed: back to the CPU's size
+            self._raised_for_gpu = False
+            if self.resolution_combo.currentData() == 512:
+                self._set_resolution(256)
         self._push_controls()
 
     def _on_result(self) -> None:

@@ -323,3 +323,19 @@ def test_a_failing_gpu_falls_back_to_the_cpu_with_one_line(qtbot, when):
     notices = [m for m in messages if "CPU" in m]
     assert len(notices) == 1 and "\n" not in notices[0] and notices[0].endswith("running on the CPU instead")
     assert ("no kernel image" if when == "first frame" else "busy or unavailable") in notices[0]
+
+
+def test_falling_back_to_the_cpu_undoes_the_gpu_resolution(qtbot, window):
+    """A first run on a GPU raises the processing size to 512; the CPU after a GPU failure
+    must not be left at a size that costs it seconds per frame."""
+    import types
+
+    win = window("0", lambda spec, stop=None: FakeCamera())
+    qtbot.waitUntil(lambda: win.box.ready.is_set(), timeout=WAIT_MS)  # "no model" in this test
+    win.box.stylizer = types.SimpleNamespace(device=torch.device("cuda"))
+    win._on_stylizer_ready("NVIDIA H200 fp16")
+    assert win.resolution_combo.currentData() == 512 and win.inference.controls.resolution == 512
+    win.box.stylizer = types.SimpleNamespace(device=torch.device("cpu"))
+    win._on_stylizer_ready("CPU fp32")
+    assert win.resolution_combo.currentData() == 256 and win.inference.controls.resolution == 256
+    win.box.stylizer = None
