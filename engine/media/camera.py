@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,9 @@ import numpy as np
 from engine.errors import InputError
 from .frames import FrameSource, SourceLost, as_bgr
 
-MAX_FAILED_READS = 8  # consecutive failed camera reads before the camera counts as lost
+MAX_FAILED_READS = 8  # consecutive failed camera reads before the camera counts as lost…
+LOST_AFTER_S = 3.0  # …or failing reads for this long, whichever comes first
+V4L_SELECT_TIMEOUT_S = "3"  # OpenCV's wait for one V4L2 frame (its default: 10 s)
 SYSFS_VIDEO = Path("/sys/class/video4linux")
 PROBE_CAMERAS = 4  # indices tried where cameras cannot be listed by name
 
@@ -75,13 +78,16 @@ def configure_opencv() -> None:
     """Silence OpenCV's console log (a warning per failed open, one a second while a lost camera
     reconnects) unless the user set ``OPENCV_LOG_LEVEL``; on Windows also turn off Media
     Foundation's hardware transforms, which make opening a camera take seconds (OpenCV's
-    documented ``OPENCV_VIDEOIO_MSMF_ENABLE_HW_TRANSFORMS=0``). Idempotent."""
+    documented ``OPENCV_VIDEOIO_MSMF_ENABLE_HW_TRANSFORMS=0``); on Linux wait at most
+    :data:`V4L_SELECT_TIMEOUT_S` for a stalled camera's frame instead of 10 s (read at the first
+    capture). Variables the user set are kept. Idempotent."""
     global _OPENCV_CONFIGURED
     if _OPENCV_CONFIGURED:
         return
     user_level = "OPENCV_LOG_LEVEL" in os.environ
     os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")  # read when cv2 is first imported
     os.environ.setdefault("OPENCV_VIDEOIO_MSMF_ENABLE_HW_TRANSFORMS", "0")  # read at first MSMF open
+    os.environ.setdefault("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", V4L_SELECT_TIMEOUT_S)
     import cv2
 
     if not user_level:
@@ -132,7 +138,7 @@ class CameraSource(FrameSource):
     A local camera is asked for ``request`` (default MJPG 1280×720 at 30 fps); :attr:`details`
     reports what it granted. ``stop`` (a :class:`threading.Event`) cuts retries short when set,
     so a thread that owns a stalled camera can stop. ``read`` raises :class:`SourceLost` after
-    :data:`MAX_FAILED_READS` failed grabs in a row; :meth:`reconnect` reopens the device and
+    :data:`MAX_FAILED_READS` failed grabs in a row or :data:`LOST_AFTER_S` of them; :meth:`reconnect` reopens the device and
     returns True once a frame comes again.
     """
 
@@ -220,6 +226,7 @@ class CameraSource(FrameSource):
             return frame
         if self._cap is None:
             raise SourceLost(f"{self.description}: not connected")
+        give_up = time.monotonic() + LOST_AFTER_S
         for _ in range(MAX_FAILED_READS):
             if self._stop.is_set():
                 raise SourceLost(f"{self.description}: stopped")
@@ -228,6 +235,8 @@ class CameraSource(FrameSource):
                 frame = as_bgr(frame)
                 self._size = (frame.shape[1], frame.shape[0])
                 return frame
+            if time.monotonic() > give_up:
+                break
             self._stop.wait(0.02)
         self._release()
         raise SourceLost(f"{self.description}: stopped delivering frames")

@@ -71,6 +71,25 @@ def test_stalled_reads_stop_retrying_when_the_stop_flag_is_set(monkeypatch):
     assert elapsed < 0.8, f"read kept retrying for {elapsed:.2f} s after stop"
 
 
+def test_a_stalled_camera_counts_as_lost_after_seconds_not_minutes(monkeypatch):
+    """Each stalled read blocks 1.2 s (OpenCV's V4L2 wait, shortened from 10 s to 3 s here):
+    lost after ~3 s of failures, not after 8 reads."""
+    monkeypatch.delenv("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", raising=False)
+    monkeypatch.setattr(camera, "_OPENCV_CONFIGURED", False)
+    with fake_cameras(monkeypatch, {0: FakeDevice(read_s=1.2, stall_after=1)}):
+        cam = CameraSource(0)
+        assert os.environ["OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT"] == "3"
+        cam.read()
+        t0 = time.monotonic()
+        with pytest.raises(SourceLost):
+            cam.read()
+    assert 3.0 < time.monotonic() - t0 < 5.5
+    monkeypatch.setenv("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", "20")
+    monkeypatch.setattr(camera, "_OPENCV_CONFIGURED", False)
+    camera.configure_opencv()
+    assert os.environ["OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT"] == "20"  # the user's value is kept
+
+
 def test_windows_prefers_directshow_then_media_foundation(monkeypatch):
     monkeypatch.delenv("OPENCV_VIDEOIO_MSMF_ENABLE_HW_TRANSFORMS", raising=False)
     monkeypatch.setattr(camera, "_OPENCV_CONFIGURED", False)
