@@ -78,15 +78,15 @@ def retire(thread: StoppableThread) -> None:
     keep it referenced until it has finished."""
     thread.request_stop()
     with _retiring_lock:
-        _retiring[:] = [t for t in _retiring if not t.isFinished()]
-        if not thread.isFinished():
+        _retiring[:] = [t for t in _retiring if t.isRunning()]  # Qt waits itself for one inside finish()
+        if thread.isRunning():
             _retiring.append(thread)
 
 
 def retiring() -> list[QThread]:
     """Retired threads that are still running."""
     with _retiring_lock:
-        _retiring[:] = [t for t in _retiring if not t.isFinished()]
+        _retiring[:] = [t for t in _retiring if t.isRunning()]
         return list(_retiring)
 
 
@@ -465,8 +465,11 @@ class InferenceThread(StoppableThread):
 
 
 def cpu_fallback(device: str):
-    """Factory of the CPU Stylizer that replaces a ``device`` one that fails (None for ``cpu``)."""
-    if str(device) == "cpu":
+    """Factory of the CPU Stylizer that replaces a GPU one that fails; None where ``device``
+    cannot mean a GPU (``cpu``, or ``auto`` on a machine without CUDA)."""
+    import torch
+
+    if str(device) == "cpu" or (str(device) == "auto" and not torch.cuda.is_available()):
         return None
 
     def build():

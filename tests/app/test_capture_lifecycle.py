@@ -339,3 +339,14 @@ def test_falling_back_to_the_cpu_undoes_the_gpu_resolution(qtbot, window):
     win._on_stylizer_ready("CPU fp32")
     assert win.resolution_combo.currentData() == 256 and win.inference.controls.resolution == 256
     win.box.stylizer = None
+
+
+def test_the_cpu_fallback_exists_only_where_a_gpu_was_meant(monkeypatch):
+    """Under ``auto`` on a machine without CUDA a model failure is not a GPU failure: no "GPU
+    unavailable" notice, no second CPU attempt."""
+    from app.workers import cpu_fallback
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert cpu_fallback("cpu") is None and cpu_fallback("auto") is None and callable(cpu_fallback("cuda"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert callable(cpu_fallback("auto")) and cpu_fallback("cpu") is None
