@@ -138,8 +138,8 @@ class CameraSource(FrameSource):
     A local camera is asked for ``request`` (default MJPG 1280×720 at 30 fps); :attr:`details`
     reports what it granted. ``stop`` (a :class:`threading.Event`) cuts retries short when set,
     so a thread that owns a stalled camera can stop. ``read`` raises :class:`SourceLost` after
-    :data:`MAX_FAILED_READS` failed grabs in a row or :data:`LOST_AFTER_S` of them; :meth:`reconnect` reopens the device and
-    returns True once a frame comes again.
+    :data:`MAX_FAILED_READS` failed grabs in a row or :data:`LOST_AFTER_S` of them;
+    :meth:`reconnect` reopens the device and returns True once a frame comes again.
     """
 
     live = True
@@ -184,10 +184,12 @@ class CameraSource(FrameSource):
             self._ask_for_mode(cap)
         frame = None
         for _ in range(3):  # some drivers drop the first grab after a mode change
-            ok, frame = cap.read()
-            if (ok and frame is not None and frame.size) or self._stop.is_set():
+            ok, got = cap.read()
+            if ok and got is not None and got.size:
+                frame = got
                 break
-            frame = None
+            if self._stop.is_set():
+                break
         if frame is None:
             cap.release()
             return False
