@@ -274,11 +274,11 @@ def list_cameras(platform: str | None = None, sysfs: Path = SYSFS_VIDEO, probe: 
     Linux: the capture nodes under ``/sys/class/video4linux`` (``index`` 0; a UVC camera's
     second node, index 1, carries metadata only, so a second webcam is usually /dev/video2).
     Elsewhere: the ``cv2_enumerate_cameras`` package when installed, else indices
-    0..``probe``−1 that open.
+    0..``probe``−1 that open (a last resort: it opens the devices).
     """
     platform = platform or sys.platform
-    if platform.startswith("linux") and sysfs.is_dir():
-        return _sysfs_cameras(sysfs)
+    if platform.startswith("linux"):  # no video4linux class: no camera (probing would open devices)
+        return _sysfs_cameras(sysfs) if sysfs.is_dir() else []
     try:
         return _enumerated_cameras(platform)
     except Exception:  # noqa: BLE001 - not installed, or its backend failed here: probe instead

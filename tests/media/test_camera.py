@@ -128,7 +128,7 @@ def test_a_camera_that_does_not_open_raises_the_reason(monkeypatch):
     assert err.value.waiting and "camera 0" in str(err.value)
 
 
-def test_linux_cameras_are_listed_by_name_without_metadata_nodes(tmp_path):
+def test_linux_cameras_are_listed_by_name_without_metadata_nodes(tmp_path, monkeypatch):
     for n, (index, name) in enumerate([("0", "Integrated Camera: Integrated C"), ("1", "Integrated Camera: Integrated C"),
                                        ("0", "HD Pro Webcam C920"), ("1", "HD Pro Webcam C920")]):
         node = tmp_path / f"video{n}"
@@ -141,7 +141,9 @@ def test_linux_cameras_are_listed_by_name_without_metadata_nodes(tmp_path):
         CameraInfo(0, "Integrated Camera: Integrated C", "/dev/video0"),
         CameraInfo(2, "HD Pro Webcam C920", "/dev/video2"),
         CameraInfo(10, "Dummy video device", "/dev/video10")]
-    assert list_cameras("linux", sysfs=tmp_path / "missing", probe=0) == []
+    with fake_cameras(monkeypatch, {0: FakeDevice()}) as log:
+        assert list_cameras("linux", sysfs=tmp_path / "missing", probe=4) == []
+    assert log == []  # no device opened just to list it
 
 
 def test_other_systems_use_the_enumeration_package_or_probe(monkeypatch):
