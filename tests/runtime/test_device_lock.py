@@ -32,6 +32,10 @@ class RecordingLock:
         self.depth.n -= 1
         self._lock.release()
 
+    def held(self) -> bool:
+        """True when the calling thread holds the lock."""
+        return getattr(self.depth, "n", 0) > 0
+
 
 @pytest.fixture
 def locked_stylizer():
@@ -67,3 +71,36 @@ def test_frames_styles_and_snapshots_hold_the_device_lock(locked_stylizer, tmp_p
     snap.join()
     assert st.device_lock.holders == ["jobs", "MainThread", "MainThread", "MainThread", "snapshot"]
     assert isinstance(st(frame), np.ndarray)
+
+
+def test_uploads_and_downloads_around_the_network_hold_the_lock_too(locked_stylizer, tmp_path, monkeypatch):
+    """The copy of a style's statistics to the host (jobs thread) and a snapshot's upload are
+    device work as well: they must not run while a frame graph is captured."""
+    import torch
+
+    from app.pipeline import Controls
+    from app.workers import stylize_still
+    from engine.runtime.style_cache import StyleCache, encode_style_file
+
+    st = locked_stylizer
+    encode = st.encode_style
+    copies = []
+
+    class Watched:
+        def __init__(self, stats):
+            self.stats = stats
+
+        def to(self, device):
+            copies.append(st.device_lock.held())
+            return self.stats.to(device)
+    monkeypatch.setattr(st, "encode_style", lambda image: Watched(encode(image)))
+    path = tmp_path / "style.png"
+    Image.fromarray(smooth_image(64, 64, 3)).save(path)
+    encode_style_file(st, path, StyleCache(st.encoder_id, st.style_side, tmp_path / "cache"))
+    assert copies == [True]
+    monkeypatch.undo()
+    st.set_styles([smooth_image(64, 64, 4)])
+    uploads, from_numpy = [], torch.from_numpy
+    monkeypatch.setattr(torch, "from_numpy", lambda a: uploads.append(st.device_lock.held()) or from_numpy(a))
+    stylize_still(st, smooth_image(48, 64, 5), Controls())
+    assert uploads and all(uploads)
