@@ -349,8 +349,10 @@ class InferenceThread(StoppableThread):
             summary = stylizer_summary(stylizer)
         except Exception:  # noqa: BLE001 - a GPU that fails even to name itself still runs (or falls back)
             summary = f"{_device_type(stylizer).upper()} {'fp16' if getattr(stylizer, 'half', False) else 'fp32'}"
-        # styles in the current controls may be another model's: wait for the GUI's next controls
-        self._applied, self._stale_controls = None, self.controls
+        old = self.box.stylizer
+        if old is not None and getattr(old, "model", "vgg") != getattr(stylizer, "model", "vgg"):
+            self._stale_controls = self.controls  # another model's styles: wait for re-encoded ones
+        self._applied = None  # a new stylizer has no styles yet
         self.box.set(stylizer)
         self.stylizer_ready.emit(summary)
 

@@ -472,10 +472,6 @@ class LiteRunner:
         self.weights_id = _weights_digest(net)
         self._folded: tuple[tuple, list] | None = None
 
-    @property
-    def trained(self) -> bool:
-        return self.meta.get("trained", "true") != "false"
-
     @torch.inference_mode()
     def encode_style(self, rgb) -> LiteStyle:
         """``HxWx3`` uint8 RGB (already resized) → :class:`LiteStyle` (batch 1, fp32, on device)."""
