@@ -13,12 +13,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QStackedWidget, QWidget)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QStackedWidget, QStyle, QWidget
 
 from engine.errors import InputError
 from engine.media.imageio import IMAGE_SUFFIXES
 from engine.media.sources import VIDEO_SUFFIXES
 
+from .outputs_view import OutputsPanel
 from .panels import ControlsPanel, NoSourcePage
 from .style_library import StyleLibrary
 from .saving import Saving, default_output_dir
@@ -119,13 +120,16 @@ class MainWindow(QMainWindow):
         self.gallery.changed.connect(self._on_gallery_changed)
         p.add_button.clicked.connect(self._add_styles_dialog)
         p.remove_button.clicked.connect(self._remove_selected)
+        self.outputs = OutputsPanel(self.results)  # "Share": virtual camera, local stream
+        self.outputs.message.connect(self.show_message)
+        p.layout().addWidget(self.outputs)
         self.addAction(QAction(self, shortcut=QKeySequence.StandardKey.Delete, triggered=self._remove_selected))
         dock = QDockWidget("Controls", self)
         dock.setObjectName("controls")
         dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         dock.setTitleBarWidget(QWidget())
         dock.setWidget(p.scroll_area())
-        dock.setMinimumWidth(340)
+        dock.setMinimumWidth(340 + p.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
 
     def _build_status_bar(self) -> None:
@@ -175,6 +179,7 @@ class MainWindow(QMainWindow):
     def _on_source_opened(self, description: str, w: int, h: int, fps: float) -> None:
         self.source_info = f"{description} {w}×{h}"
         self.source_label.setText(self.source_info)
+        self.outputs.set_fps(fps)  # the virtual camera runs at the source's rate
         self.stack.setCurrentWidget(self.view)
         self.show_message(f"source: {description} ({w}×{h}, {fps:.0f} fps)")
 
@@ -399,6 +404,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self._readout_timer.stop()
         self._save_settings()
+        self.outputs.shutdown()
         capture = self.capture
         self._stop_capture()
         self.inference.stop()

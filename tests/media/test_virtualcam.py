@@ -156,6 +156,16 @@ def test_the_camera_follows_a_new_output_size(memcam):
     assert second.frames and all(f.shape == (64, 96, 3) for f in second.frames)
 
 
+def test_odd_sizes_lose_one_edge_line_for_the_device(memcam):
+    vcam = VirtualCamera(30, backend=memcam.backend_name)
+    vcam.start()
+    feed(vcam, 0.3, 20, size=(85, 63))
+    vcam.stop(2.0)
+    (cam,) = memcam.opened
+    assert (cam.width, cam.height) == (84, 62)
+    assert (cam.frames[-1][:, :42, 0] == 255).all()  # the left half is still red
+
+
 def test_a_refused_new_size_keeps_the_camera_and_scales_the_frames(memcam):
     memcam.refuse_sizes = {(96, 64)}
     vcam = VirtualCamera(30, backend=memcam.backend_name)

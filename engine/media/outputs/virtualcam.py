@@ -4,9 +4,9 @@ Uses pyvirtualcam: on Linux the v4l2loopback kernel module, on Windows and macOS
 virtual camera. :class:`VirtualCamera` runs in its own thread and sends the newest frame at a
 steady rate (the source's frame rate), repeating the last frame while the network is slower, so
 call apps see a normal camera; ``put`` only swaps a reference, so a slow device never blocks
-capture or inference. The camera's size is the size of the frames put in; when that changes the
-camera is reopened at the new size (if the device refuses, for instance because a call app holds
-it, frames are scaled to the old size instead).
+capture or inference. The camera's size is the size of the frames put in (an odd side loses its
+last line: devices want even sides); when that changes the camera is reopened at the new size (if
+the device refuses, for instance because a call app holds it, frames are scaled to the old size).
 """
 from __future__ import annotations
 
@@ -145,6 +145,9 @@ class VirtualCamera:
             self._stop.wait(max(0.0, next_t - now))
 
     def _send(self, frame: np.ndarray) -> None:
+        height, width = frame.shape[:2]
+        if width % 2 or height % 2:  # 4:2:0 and YUYV devices need even sides: drop an edge line
+            frame = frame[: height - height % 2, : width - width % 2]
         size = (frame.shape[1], frame.shape[0])
         camera = self._camera
         if camera is None or size != self._wanted or abs(camera.fps - self._fps) > 0.5:
