@@ -11,8 +11,8 @@ virtual camera), loads the stylizer and runs until ``stop`` is set, printing a s
   own threads send it (``put`` never blocks, so a slow client or device never slows inference);
 - the caller's thread waits for ``stop`` and prints the status.
 
-On ``stop`` every thread ends within about one frame time, the source is closed and the port
-released.
+On ``stop`` the outputs close first (port and virtual camera released at once), then capture
+(the source is closed) and inference end, the latter after the frame in flight.
 """
 from __future__ import annotations
 
@@ -79,10 +79,14 @@ class LiveRun:
         for thread in self._threads:
             thread.start()
 
-    def stop(self) -> bool:
-        """Stop capture and inference (the source is closed by its thread); True when both ended."""
+    def request_stop(self) -> None:
+        """Ask both threads to end (returns at once)."""
         self._stop.set()
         self.frames.close()
+
+    def stop(self) -> bool:
+        """Stop capture and inference (the source is closed by its thread); True when both ended."""
+        self.request_stop()
         for thread in self._threads:
             if thread.ident is not None:
                 thread.join(JOIN_TIMEOUT_S)
@@ -191,6 +195,9 @@ def run_live(options: LiveOptions, stop: threading.Event, stylizer_factory=None,
         try:
             code = _wait_and_report(run, outputs, stop, options.status_every, log)
         finally:
+            run.request_stop()
+            for output in outputs:  # port and device first: a frame in flight may take a while
+                output.stop()
             run.stop()
         log(f"live: stopped after {run.frames_done} frames")
         return code
