@@ -20,7 +20,8 @@ from .base import NewestSlot, OutputError
 
 CARD_LABEL = "adain-live"
 LINUX_FIX = f'sudo modprobe v4l2loopback exclusive_caps=1 card_label="{CARD_LABEL}"'
-OTHER_FIX = "install OBS Studio (28 or newer) and click Start Virtual Camera in it once"
+WINDOWS_FIX = "install OBS Studio (26 or newer): its virtual camera comes with it"
+MACOS_FIX = "install OBS Studio, click Start Virtual Camera once (allow the system extension), close OBS"
 MIN_FPS, MAX_FPS = 1.0, 60.0
 POLL_S = 0.1
 
@@ -33,7 +34,7 @@ def vcam_error_message(exc: BaseException) -> str:
                 f"Fix: {LINUX_FIX}")
     if isinstance(exc, ImportError):
         return "virtual camera: pyvirtualcam is not installed (pip install pyvirtualcam)"
-    fix = LINUX_FIX if platform.system() == "Linux" else OTHER_FIX
+    fix = {"Linux": LINUX_FIX, "Darwin": MACOS_FIX}.get(platform.system(), WINDOWS_FIX)
     if "backend" in text and ("not found" in text.lower() or "install" in text.lower()):
         return f"virtual camera: {text} Fix: {fix}"
     return f"virtual camera: {text}"
