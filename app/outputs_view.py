@@ -115,9 +115,10 @@ class OutputsPanel(QGroupBox):
         """Stop the feeder and every output (the port and the device are released)."""
         self._timer.stop()
         self.feeder.stop(2000)
-        for output in (self.server, self.vcam):
-            if output is not None:
-                output.stop()
+        if self.server is not None:
+            self.server.stop()  # returns within the server's poll interval
+        if self.vcam is not None:
+            self.vcam.stop(timeout=0.5)  # a device stuck in a write is not waited for longer
         self.server = self.vcam = None
 
     # --- stream -----------------------------------------------------------------------------

@@ -13,12 +13,18 @@ plain frame (no masks, no colour preservation) goes uint8 in → uint8 out throu
 
 Thread model: one thread (the inference thread) calls the stylizer; other threads may change
 controls at any time. Controls are plain attributes and the style plan is an immutable object
-swapped in one assignment, so a frame always sees a consistent set of styles.
+swapped in one assignment, so a frame always sees a consistent set of styles. On CUDA all device
+work of the stylizer (frames, style encoding, snapshots from the jobs thread) holds
+:attr:`Stylizer.device_lock`, so it never runs while a frame graph is being captured; on CPU
+the lock is a no-op (encoding a style must not stall the video).
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +54,15 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+def _holding_device_lock(method):
+    """Run a Stylizer method under its :attr:`~Stylizer.device_lock`."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.device_lock:
+            return method(self, *args, **kwargs)
+    return locked
+
+
 @dataclass(frozen=True)
 class StylePlan:
     """What ``set_styles`` prepared: per-style stats, normalised weights, their blend, masks."""
@@ -69,6 +84,7 @@ class Stylizer:
                  encoder: str | os.PathLike | None = None, half: bool | None = None,
                  decoder_state: dict | None = None, style_side: int = DEFAULT_STYLE_SIDE):
         self.device = pick_device(device)
+        self.device_lock = threading.RLock() if self.device.type == "cuda" else contextlib.nullcontext()
         self.half = (self.device.type == "cuda") if half is None else half
         self.dtype = torch.float16 if self.half else torch.float32
         # channels_last on CPU too: measured 1.7x faster than contiguous at 512² (docs/PERF.md)
@@ -107,6 +123,7 @@ class Stylizer:
         h.update(f"{rgb.shape}|{self.encoder_id}|{self.style_side}".encode())
         return h.hexdigest()
 
+    @_holding_device_lock
     @torch.inference_mode()
     def encode_style(self, style: np.ndarray | str | os.PathLike | StyleStats) -> StyleStats:
         """Statistics of a style (``HxWx3`` uint8 RGB array or image path), computed once.
@@ -191,6 +208,7 @@ class Stylizer:
 
     # --- per frame ------------------------------------------------------------------------
 
+    @_holding_device_lock
     @torch.inference_mode()
     def __call__(self, frame_bgr: np.ndarray, alpha: float | None = None,
                  preserve_color: bool | None = None) -> np.ndarray:
@@ -215,13 +233,14 @@ class Stylizer:
             if runner is None or runner.net is not net:
                 from engine.nets.fast_cuda import CudaFrameRunner
 
-                runner = self._cuda_runner = CudaFrameRunner(net, self.device)
+                runner = self._cuda_runner = CudaFrameRunner(net, self.device, lock=self.device_lock)
             return runner(frame_bgr, stats.mean, stats.std, alpha, graph=self.use_cuda_graph)
         out = np.empty(frame_bgr.shape, dtype=np.uint8)
         net.stylize_frame(torch.from_numpy(writable(frame_bgr)), stats.mean, stats.std, alpha,
                           torch.from_numpy(out))
         return out
 
+    @_holding_device_lock
     @torch.inference_mode()
     def stylize_tensor(self, x: torch.Tensor, alpha: float | None = None,
                        preserve_color: bool | None = None, plan: StylePlan | None = None) -> torch.Tensor:
