@@ -5,10 +5,12 @@ The panel owns the engine outputs (:mod:`engine.media.outputs`) and :class:`Outp
 thread that offers each new result to them; each output sends from its own threads, so neither a
 slow device nor a slow stream client ever reaches the capture, inference or GUI threads. A failure
 (no v4l2loopback device, port in use) is shown in the panel and the status bar and the toggle goes
-back off; nothing here ends the app.
+back off; nothing here ends the app. The outputs get the camera's true orientation: a mirrored
+selfie view (the window's Mirror toggle) is flipped back, as call apps mirror only the self-view.
 """
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QVBoxLayout
@@ -30,6 +32,7 @@ class OutputFeeder(StoppableThread):
         super().__init__("outputs")
         self.results = results
         self.outputs: tuple = ()  # replaced, never mutated: the thread reads it without a lock
+        self.unmirror = False  # the window mirrors a selfie camera: others must see it unmirrored
 
     def add(self, output) -> None:
         self.outputs = self.outputs + (output,)
@@ -48,8 +51,11 @@ class OutputFeeder(StoppableThread):
             seq, result = item
             if result is None:
                 continue
+            frame = result.stylized
+            if self.unmirror:  # call apps mirror the self-view themselves; the others see this
+                frame = np.ascontiguousarray(frame[:, ::-1])
             for output in self.outputs:
-                output.put(result.stylized)
+                output.put(frame)
 
 
 class OutputsPanel(QGroupBox):
@@ -106,6 +112,10 @@ class OutputsPanel(QGroupBox):
         self.fps = fps
         if self.vcam is not None:
             self.vcam.fps = fps
+
+    def set_mirrored(self, mirrored: bool) -> None:
+        """The window shows the camera mirrored (a selfie view): the outputs flip it back."""
+        self.feeder.unmirror = bool(mirrored)
 
     def copy_url(self) -> None:
         QGuiApplication.clipboard().setText(self.url_field.text())

@@ -20,6 +20,8 @@ def add_arguments(p) -> None:
 
     p.add_argument("--source", default="0",
                    help="camera index, video file (looped), image, or 'pattern[:WxH]' (default 0)")
+    p.add_argument("--camera-mode", default="1280x720@30", metavar="WxH[@FPS][:FOURCC]",
+                   help="what a camera is asked for (default 1280x720@30, MJPG)")
     p.add_argument("--style", nargs="+", required=True, metavar="IMAGE", help="style image(s)")
     p.add_argument("--weights", nargs="+", type=float, default=None,
                    help="one weight per style (normalised to sum 1)")
@@ -41,6 +43,7 @@ def add_arguments(p) -> None:
 
 def options_from_args(args):
     """Validate ``args`` and turn them into :class:`~engine.runtime.live.LiveOptions`."""
+    from engine.media.camera import parse_camera_mode
     from engine.media.outputs.base import OutputError
     from engine.media.outputs.mjpeg import check_access, parse_bind
     from engine.runtime.live import LiveOptions
@@ -62,7 +65,8 @@ def options_from_args(args):
             check_access(*serve, args.token)
     except OutputError as exc:
         raise InputError(None, str(exc)) from None
-    return LiveOptions(source=args.source, styles=list(args.style), weights=args.weights, alpha=args.alpha,
+    camera = parse_camera_mode(args.camera_mode)
+    return LiveOptions(source=args.source, camera=camera, styles=list(args.style), weights=args.weights, alpha=args.alpha,
                        stabilize=args.stabilize == "on", size=args.size, serve=serve, token=args.token,
                        virtual_cam=args.virtual_cam, status_every=max(0.2, args.status_every),
                        device=args.device, decoder=args.decoder, encoder=args.encoder)

@@ -38,6 +38,7 @@ class LiveOptions:
     """What ``main.py live`` was asked for (plain values; parsing is the CLI's job)."""
 
     source: str = "0"
+    camera: object = None  # engine.media.camera.CameraRequest for a camera (None: the default mode)
     styles: list = field(default_factory=list)  # image paths or HxWx3 uint8 RGB arrays
     weights: list[float] | None = None
     alpha: float = 1.0
@@ -118,6 +119,8 @@ class LiveRun:
             src.close()
 
     def _reconnect(self, src, reason: str) -> bool:
+        if self._stop.is_set():
+            return False
         if not hasattr(src, "reconnect"):
             self.log(f"{reason}; no more frames")
             return False
@@ -158,12 +161,14 @@ class LiveRun:
             return frame
 
 
-def run_live(options: LiveOptions, stop: threading.Event, stylizer_factory=None, out=None) -> int:
+def run_live(options: LiveOptions, stop: threading.Event, stylizer_factory=None, out=None,
+             opener=None) -> int:
     """Run until ``stop`` is set; returns the exit code (0 after a clean stop).
 
     Raises :class:`~engine.errors.InputError` (bad source or style) and
     :class:`~engine.media.outputs.base.OutputError` (port in use, no virtual camera device) before
-    anything runs. ``stylizer_factory(device)`` builds the stylizer (tests pass a small one).
+    anything runs. ``stylizer_factory(device)`` builds the stylizer and ``opener(spec, camera=,
+    stop=)`` opens the source (default :func:`~engine.media.sources.open_source`; tests pass fakes).
     """
     from engine.media.sources import open_source
     from engine.runtime.stylizer import pick_device
@@ -174,7 +179,7 @@ def run_live(options: LiveOptions, stop: threading.Event, stylizer_factory=None,
         print(text, file=out, flush=True)
 
     device = pick_device(options.device)
-    source = open_source(options.source)
+    source = (opener or open_source)(options.source, camera=options.camera, stop=stop)  # stop cuts retries
     outputs: list = []
     try:
         width, height = source.size

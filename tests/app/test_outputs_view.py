@@ -208,3 +208,41 @@ def test_no_virtual_camera_device_shows_the_fix_and_the_toggle_goes_back_off(qtb
     assert panel.error_label.isVisibleTo(panel) and text in window.messages and panel.vcam is None
     done = window.inference.frames_done
     qtbot.waitUntil(lambda: window.inference.frames_done > done + 2, timeout=WAIT_MS)  # the app goes on
+
+
+def test_a_mirrored_selfie_view_goes_out_unmirrored(qtbot, tmp_path):
+    """The window mirrors a selfie camera (Mirror on); call apps mirror the self-view themselves, so
+    the outputs must carry the camera's true orientation. No style ticked: frames go out as shot."""
+    from app.main_window import MainWindow
+    from engine.media.sources import PatternSource
+
+    class SelfieCamera(PatternSource):  # the moving scene (sun left, house right) as a webcam
+        live, selfie, description = True, True, "selfie camera"
+
+    empty = tmp_path / "no-styles"
+    empty.mkdir()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(source="0", settings=settings, stylizer_factory=lambda: None, output_dir=tmp_path / "out",
+                     style_cache_dir=tmp_path / "cache", default_styles_dir=empty,
+                     opener=lambda spec, **kw: SelfieCamera(120, 90))
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        win._set_resolution(RES)
+        win.outputs.port = 0
+        win.outputs.stream_check.setChecked(True)
+        url = win.outputs.url_field.text() + "stream.mjpg"
+        for mirror in (True, False):
+            if win.toolbar.mirror_button.isChecked() != mirror:
+                win.toolbar.mirror_button.click()
+            qtbot.wait(500)  # frames captured after the switch
+            cap = cv2.VideoCapture(url, cv2.CAP_FFMPEG)
+            ok, frame = cap.read()
+            cap.release()
+            _, result = win.results.latest()
+            shown = result.stylized.astype(int)  # what the window shows (mirrored when mirror is on)
+            as_shot = shown[:, ::-1] if mirror else shown
+            other = shown if mirror else shown[:, ::-1]
+            assert ok and np.abs(frame - as_shot).mean() < 0.5 * np.abs(frame - other).mean(), mirror
+    finally:
+        win.close()

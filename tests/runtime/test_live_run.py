@@ -117,3 +117,65 @@ def test_a_busy_port_ends_before_anything_runs(stylizer):
         with pytest.raises(OutputError, match=str(port)):
             run_live(options, threading.Event(), stylizer_factory=lambda device: stylizer, out=io.StringIO())
         assert threading.active_count() == before
+
+
+class FlakyCamera:
+    """A camera (the generated scene) that is lost after ``lost_after`` frames: reads raise
+    SourceLost and the first ``failed_reopens`` reconnects fail, as an unplugged webcam does."""
+
+    live, selfie, description, fps = True, True, "flaky camera", 30.0
+
+    def __init__(self, lost_after=5, failed_reopens=2):
+        from engine.media.sources import PatternSource
+
+        self.pattern = PatternSource(160, 120)
+        self.lost_after, self.failed_reopens = lost_after, failed_reopens
+        self.reads = self.reconnects = 0
+        self.connected, self.closed = True, False
+
+    @property
+    def size(self):
+        return self.pattern.size
+
+    def read(self):
+        from engine.media.sources import SourceLost
+
+        if not self.connected:
+            raise SourceLost("flaky camera: not connected")
+        self.reads += 1
+        if self.reads == self.lost_after:
+            self.connected = False
+            raise SourceLost("flaky camera: stopped delivering frames")
+        return self.pattern.read()
+
+    def reconnect(self):
+        self.reconnects += 1
+        self.connected = self.reconnects > self.failed_reopens
+        return self.connected
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("failed_reopens", [2, 10_000])
+def test_a_lost_camera_is_reconnected_and_released_at_stop(stylizer, failed_reopens):
+    camera = FlakyCamera(failed_reopens=failed_reopens)
+    options = LiveOptions(source="0", styles=[stripes_image(64, 64)], size=48, serve=("127.0.0.1", 0),
+                          status_every=0.5, stabilize=False)
+    stop, out = threading.Event(), io.StringIO()
+    thread = threading.Thread(target=run_live, args=(options, stop), daemon=True,
+                              kwargs=dict(stylizer_factory=lambda device: stylizer, out=out,
+                                          opener=lambda spec, **kw: camera))
+    thread.start()
+    try:
+        wait_for(lambda: camera.reconnects >= min(failed_reopens, 3), 30)
+        if failed_reopens < 10:
+            wait_for(lambda: camera.reads > camera.lost_after + 10, 30)  # frames flow again
+    finally:
+        t0 = time.monotonic()
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - t0 < 3  # also while the camera is lost
+    assert camera.closed
+    assert "reconnecting every 1 s" in out.getvalue()
+    assert ("reconnected" in out.getvalue()) == (failed_reopens < 10)
