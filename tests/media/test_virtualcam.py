@@ -232,3 +232,14 @@ def test_the_real_linux_backend_without_a_device_says_how_to_fix_it():
         vcam.open(64, 48)
     assert str(info.value) == ("virtual camera: No v4l2 loopback device found at /dev/video[0-99]. Fix: "
                                'sudo modprobe v4l2loopback exclusive_caps=1 card_label="adain-live"')
+
+
+@pytest.mark.parametrize("system, fix", [("Windows", "install OBS Studio"), ("Darwin", "Start Virtual Camera once")])
+def test_without_obs_the_message_names_the_platforms_fix(monkeypatch, system, fix):
+    from engine.media.outputs import virtualcam
+
+    monkeypatch.setattr(virtualcam.platform, "system", lambda: system)
+    text = virtualcam.vcam_error_message(RuntimeError(
+        "'obs' backend: OBS Virtual Camera device not found! Did you install OBS?"))
+    assert text.startswith("virtual camera: OBS Virtual Camera device not found") and fix in text
+    assert "backend" not in text and "\n" not in text

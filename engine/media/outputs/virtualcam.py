@@ -11,6 +11,7 @@ the device refuses, for instance because a call app holds it, frames are scaled 
 from __future__ import annotations
 
 import platform
+import re
 import threading
 import time
 
@@ -28,14 +29,14 @@ POLL_S = 0.1
 
 def vcam_error_message(exc: BaseException) -> str:
     """One line for the user: what pyvirtualcam said and the command or step that fixes it."""
-    text = " ".join(str(exc).split())
+    text = re.sub(r"'[\w-]+' backend: ", "", " ".join(str(exc).split()))  # pyvirtualcam's prefixes
     if "No v4l2 loopback device" in text:
         return ("virtual camera: No v4l2 loopback device found at /dev/video[0-99]. "
                 f"Fix: {LINUX_FIX}")
     if isinstance(exc, ImportError):
         return "virtual camera: pyvirtualcam is not installed (pip install pyvirtualcam)"
     fix = {"Linux": LINUX_FIX, "Darwin": MACOS_FIX}.get(platform.system(), WINDOWS_FIX)
-    if "backend" in text and ("not found" in text.lower() or "install" in text.lower()):
+    if "not found" in text.lower() or "install" in text.lower():
         return f"virtual camera: {text} Fix: {fix}"
     return f"virtual camera: {text}"
 
