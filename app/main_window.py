@@ -13,12 +13,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QStackedWidget, QWidget)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QStackedWidget, QStyle, QWidget
 
 from engine.media.imageio import IMAGE_SUFFIXES
 from engine.media.sources import VIDEO_SUFFIXES
 
 from .model_choice import ModelChoice
+from .outputs_view import OutputsPanel
 from .panels import ControlsPanel, NoSourcePage
 from .source_control import SourceControl
 from .style_library import StyleLibrary
@@ -124,13 +125,16 @@ class MainWindow(QMainWindow):
         self.gallery.changed.connect(self._on_gallery_changed)
         p.add_button.clicked.connect(self._add_styles_dialog)
         p.remove_button.clicked.connect(self._remove_selected)
+        self.outputs = OutputsPanel(self.results)  # "Share": virtual camera, local stream
+        self.outputs.message.connect(self.show_message)
+        p.layout().addWidget(self.outputs)
         self.addAction(QAction(self, shortcut=QKeySequence.StandardKey.Delete, triggered=self._remove_selected))
         dock = QDockWidget("Controls", self)
         dock.setObjectName("controls")
         dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         dock.setTitleBarWidget(QWidget())
         dock.setWidget(p.scroll_area())
-        dock.setMinimumWidth(340)
+        dock.setMinimumWidth(340 + p.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
 
     def _build_status_bar(self) -> None:
@@ -394,6 +398,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self._readout_timer.stop()
         self._save_settings()
+        self.outputs.shutdown()
         capture = self.capture
         self.sources.shutdown()
         self.inference.stop()

@@ -93,12 +93,20 @@ class SourceControl(QObject):
         self.window.settings.setValue("mirror", self.mirror)
         if self.capture is not None:
             self.capture.mirror = self.mirror  # read per frame by the capture thread
+        self._tell_outputs()
+
+    def _tell_outputs(self) -> None:
+        """The Share outputs flip a mirrored selfie view back (others see the true orientation)."""
+        source = getattr(self.capture, "source", None)
+        self.window.outputs.set_mirrored(self.mirror and bool(getattr(source, "selfie", False)))
 
     def _on_opened(self, description: str, w: int, h: int, fps: float) -> None:
         win = self.window
         details = getattr(self.capture.source, "details", "") if self.capture is not None else ""
         win.source_info = f"{description} {w}×{h}"
         win.source_label.setText(win.source_info)
+        win.outputs.set_fps(fps)  # the virtual camera runs at the source's rate
+        self._tell_outputs()
         win.stack.setCurrentWidget(win.view)
         win.show_message(f"source: {description} ({details or f'{w}×{h}, {fps:.0f} fps'})")
 

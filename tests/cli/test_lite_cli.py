@@ -92,3 +92,16 @@ def test_video_with_the_lite_model(files, tmp_path):
                  "--model", "vgg", "--stabilize", "off"]) == 0
     vgg = list(read_frames(vgg_out))
     assert np.mean([np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(lite, vgg)]) > 5
+
+
+def test_live_builds_the_chosen_model(files):
+    from main import build_parser
+    from engine.cli.live import options_from_args
+    from engine.runtime.live import _default_factory
+
+    argv = ["live", "--style", str(files / "style.png"), "--serve", "127.0.0.1:8080", "--device", "cpu"]
+    lite = options_from_args(build_parser().parse_args(argv + ["--model", "lite", "--lite",
+                                                               str(files / "lite.safetensors")]))
+    assert (lite.model, _default_factory(lite)("cpu").model) == ("lite", "lite")
+    default = options_from_args(build_parser().parse_args(argv))
+    assert default.model == "auto"
