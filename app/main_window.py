@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QSt
 from engine.media.imageio import IMAGE_SUFFIXES
 from engine.media.sources import VIDEO_SUFFIXES
 
+from .model_choice import ModelChoice
 from .outputs_view import OutputsPanel
 from .panels import ControlsPanel, NoSourcePage
 from .source_control import SourceControl
@@ -42,7 +43,7 @@ class MainWindow(QMainWindow):
     def __init__(self, source=None, styles=None, device: str = "auto", settings: QSettings | None = None,
                  stylizer_factory=None, output_dir=None, style_cache_dir=None,
                  default_styles_dir: str | os.PathLike = DEFAULT_STYLES_DIR, opener=None, camera_lister=None,
-                 camera=None):
+                 camera=None, model: str | None = None):
         super().__init__()
         self.settings = settings or QSettings("adain-live", "adain-live")
         self.messages: list[str] = []  # everything shown in the status bar, newest last
@@ -65,9 +66,10 @@ class MainWindow(QMainWindow):
         self.saving = Saving(self, output_dir or self.settings.value("output_dir", "") or default_output_dir())
         self._restore_settings()
         self.inference = InferenceThread(self.frames, self.results, self.box,
-                                         stylizer_factory or _default_factory(device),
-                                         None if stylizer_factory else cpu_fallback(device))
+                                         stylizer_factory or _default_factory(device, self._model),
+                                         None if stylizer_factory else cpu_fallback(device, self._model))
         self.jobs = JobThread(self.box, style_cache_dir)
+        self.models = ModelChoice(self, model)  # Real-time / Quality; read by the stylizer factories
         self.sources = SourceControl(self, opener, camera_lister, camera)
         self._connect_threads()
         self._push_controls()
@@ -265,7 +267,15 @@ class MainWindow(QMainWindow):
         return self.library.add_paths(paths, select_first_new)
 
     def _on_style_ready(self, path: str, stats, thumb, cached: bool) -> None:
-        self.gallery.set_ready(path, stats, thumb)
+        if not self.models.stale(stats):  # encoded for the model before a switch: it comes again
+            self.gallery.set_ready(path, stats, thumb)
+
+    def forget_pushed_styles(self) -> None:
+        self._pushed_styles = ((), (), ())
+        self._push_controls()
+
+    def _model(self) -> str:  # read by the stylizer factories in the inference thread (a str)
+        return self.models.factory_model()
 
     def _on_style_failed(self, path: str, reason: str) -> None:
         self.gallery.remove(path)
@@ -402,13 +412,13 @@ class MainWindow(QMainWindow):
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def _default_factory(device: str):
-    """The Stylizer on ``device``; if that fails on a GPU, the inference thread falls back to
-    :func:`~app.workers.cpu_fallback` with a one-line notice."""
+def _default_factory(device: str, model):
+    """The Stylizer on ``device`` with the chosen ``model()``; if that fails on a GPU, the
+    inference thread falls back to :func:`~app.workers.cpu_fallback` with a one-line notice."""
     def build():
         from engine.runtime.stylizer import Stylizer
 
-        return Stylizer(device=device)
+        return Stylizer(device=device, model=model())
     return build
 
 

@@ -1,4 +1,4 @@
-"""The window's toolbar: source, mirror, processing resolution, view mode, snapshot, record, output folder.
+"""The window's toolbar: source, mirror, processing resolution, model, view mode, snapshot, record, output folder.
 
 Only widgets; the window connects their signals.
 """
@@ -52,6 +52,8 @@ class MainToolbar(QToolBar):
             self.resolution_combo.addItem(resolution_label(side), side)
         self.resolution_combo.setToolTip("Processing size (shorter side). Lower is faster.")
         self.addWidget(self.resolution_combo)
+        self.model_combo = QComboBox(objectName="model")  # filled by app.model_choice
+        self.addWidget(self.model_combo)
 
     def _add_view_modes(self) -> None:
         self.mode_group = QButtonGroup(self)

@@ -273,6 +273,8 @@ class InferenceThread(StoppableThread):
         self._recorder = None
         self._last_error = ""
         self._reset_requested = threading.Event()
+        self._reload_requested = threading.Event()
+        self._stale_controls = None  # controls of the model before a reload: not used with the new one
 
     # GUI side ------------------------------------------------------------------------------
     def acknowledge(self) -> None:
@@ -284,6 +286,10 @@ class InferenceThread(StoppableThread):
 
     def stop_recording(self) -> None:
         self._record_request = ("stop",)
+
+    def request_reload(self) -> None:
+        """Build the stylizer again (another model was chosen) before the next frame."""
+        self._reload_requested.set()
 
     def reset_temporal_state(self) -> None:
         """The source changed: the stabilizer must not blend across the cut."""
@@ -301,6 +307,9 @@ class InferenceThread(StoppableThread):
             while not self.stopping:
                 item = self.frames.wait_newer(seq, POLL_S)
                 self._service_recording()
+                if self._reload_requested.is_set():
+                    self._reload_requested.clear()
+                    self.stylizer = self._build_stylizer()
                 if item is None:
                     continue
                 seq, frame = item
@@ -340,6 +349,10 @@ class InferenceThread(StoppableThread):
             summary = stylizer_summary(stylizer)
         except Exception:  # noqa: BLE001 - a GPU that fails even to name itself still runs (or falls back)
             summary = f"{_device_type(stylizer).upper()} {'fp16' if getattr(stylizer, 'half', False) else 'fp32'}"
+        old = self.box.stylizer
+        if old is not None and getattr(old, "model", "vgg") != getattr(stylizer, "model", "vgg"):
+            self._stale_controls = self.controls  # another model's styles: wait for re-encoded ones
+        self._applied = None  # a new stylizer has no styles yet
         self.box.set(stylizer)
         self.stylizer_ready.emit(summary)
 
@@ -366,7 +379,7 @@ class InferenceThread(StoppableThread):
         size = processing_size(src.shape[1], src.shape[0], controls.resolution)
         small = src if size == (src.shape[1], src.shape[0]) else cv2.resize(src, size, interpolation=cv2.INTER_AREA)
         out, styled = small, False
-        if stylizer is not None and controls.style_keys:
+        if stylizer is not None and controls.style_keys and controls is not self._stale_controls:
             out, styled = self._stylize(stylizer, small, controls, src.shape)
         return Result(out, small, src, frame.index, frame.t_capture, time.monotonic(), controls, styled)
 
@@ -464,9 +477,10 @@ class InferenceThread(StoppableThread):
             self.recording_finished.emit("", 0, f"{rec.path}: cannot save ({exc})")
 
 
-def cpu_fallback(device: str):
+def cpu_fallback(device: str, model=lambda: "vgg"):
     """Factory of the CPU Stylizer that replaces a GPU one that fails; None where ``device``
-    cannot mean a GPU (``cpu``, or ``auto`` on a machine without CUDA)."""
+    cannot mean a GPU (``cpu``, or ``auto`` on a machine without CUDA). ``model()``: the model
+    choice (auto/lite/vgg) at build time."""
     import torch
 
     if str(device) == "cpu" or (str(device) == "auto" and not torch.cuda.is_available()):
@@ -475,7 +489,7 @@ def cpu_fallback(device: str):
     def build():
         from engine.runtime.stylizer import Stylizer
 
-        return Stylizer(device="cpu")
+        return Stylizer(device="cpu", model=model())
     return build
 
 

@@ -16,7 +16,7 @@ from engine.errors import InputError
 
 
 def add_arguments(p) -> None:
-    from engine.cli.common import add_model_arguments
+    from engine.cli.common import add_model_arguments, add_model_choice
 
     p.add_argument("--source", default="0",
                    help="camera index, video file (looped), image, or 'pattern[:WxH]' (default 0)")
@@ -39,6 +39,7 @@ def add_arguments(p) -> None:
     p.add_argument("--status-every", type=float, default=5.0, metavar="S",
                    help="seconds between status lines (default 5)")
     add_model_arguments(p)
+    add_model_choice(p)
 
 
 def options_from_args(args):
@@ -69,7 +70,8 @@ def options_from_args(args):
     return LiveOptions(source=args.source, camera=camera, styles=list(args.style), weights=args.weights, alpha=args.alpha,
                        stabilize=args.stabilize == "on", size=args.size, serve=serve, token=args.token,
                        virtual_cam=args.virtual_cam, status_every=max(0.2, args.status_every),
-                       device=args.device, decoder=args.decoder, encoder=args.encoder)
+                       device=args.device, decoder=args.decoder, encoder=args.encoder,
+                       model=args.model or args.model_default, lite=args.lite)
 
 
 def run(args) -> int:

@@ -8,7 +8,7 @@ import torch
 from engine.errors import InputError
 from engine.media.imageio import load_image_rgb, resize_short_side, save_image_rgb
 from engine.runtime.stylizer import Stylizer, stylize_image
-from engine.cli.common import add_model_arguments
+from engine.cli.common import add_model_arguments, add_model_choice, model_note, model_of
 
 OUTPUT_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -29,6 +29,7 @@ def add_arguments(p) -> None:
                    help="shorter side of the style images when encoded (default 512)")
     p.add_argument("-o", "--output", required=True, help="output image (PNG/JPEG/WebP)")
     add_model_arguments(p)
+    add_model_choice(p)
 
 
 def run(args) -> int:
@@ -56,7 +57,8 @@ def run(args) -> int:
         content = resize_short_side(content, args.size)
     try:
         stylizer = Stylizer(device=args.device, decoder=args.decoder, encoder=args.encoder,
-                            style_side=args.style_size)
+                            style_side=args.style_size, model=model_of(args), lite=args.lite)
+        model_note(stylizer, args)
         result = stylize_image(stylizer, content, styles, args.weights, args.alpha,
                                args.preserve_color, masks)
     except ValueError as exc:

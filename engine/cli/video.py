@@ -8,7 +8,7 @@ from engine.media.video import DEFAULT_CRF, output_format, probe_video, short_in
 
 
 def add_arguments(p) -> None:
-    from engine.cli.common import add_model_arguments
+    from engine.cli.common import add_model_arguments, add_model_choice
 
     p.add_argument("input", help="video file to stylize")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mov, .mkv)")
@@ -27,6 +27,7 @@ def add_arguments(p) -> None:
     p.add_argument("--crf", type=int, default=DEFAULT_CRF,
                    help=f"H.264 quality, lower is better (default {DEFAULT_CRF})")
     add_model_arguments(p)
+    add_model_choice(p)
 
 
 def _check_args(args) -> None:
@@ -47,13 +48,15 @@ def run(args) -> int:
     import torch
 
     from engine.media.imageio import load_image_rgb
+    from engine.cli.common import model_note, model_of
     from engine.runtime.stylizer import Stylizer
 
     _check_args(args)
     info = probe_video(args.input)
     styles = [load_image_rgb(s) for s in args.style]
     stylizer = Stylizer(device=args.device, decoder=args.decoder, encoder=args.encoder,
-                        style_side=args.style_size)
+                        style_side=args.style_size, model=model_of(args), lite=args.lite)
+    model_note(stylizer, args)
     try:
         stylizer.set_styles(styles, args.weights)
     except ValueError as exc:

@@ -51,6 +51,8 @@ class LiveOptions:
     device: str = "auto"
     decoder: str | None = None
     encoder: str | None = None
+    model: str = "auto"  # auto | lite | vgg (engine.runtime.stylizer.resolve_model)
+    lite: str | None = None  # lite weights (None: models/lite.safetensors)
     status_every: float = STATUS_EVERY_S
 
 
@@ -270,5 +272,6 @@ def _default_factory(options: LiveOptions):
     def build(device):
         from engine.runtime.stylizer import Stylizer
 
-        return Stylizer(device=device, decoder=options.decoder, encoder=options.encoder)
+        return Stylizer(device=device, decoder=options.decoder, encoder=options.encoder, model=options.model,
+                        lite=options.lite)
     return build

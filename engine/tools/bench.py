@@ -10,7 +10,9 @@ included). Modes (see :mod:`engine.nets.reference`):
 - ``fast``: the app's path, ``Stylizer(...)(frame)`` (``engine.nets.fast``; on CUDA fp16 + a
   captured graph per size);
 - ``stabilized``: the app's path with the temporal stabilizer on (``engine.runtime.stabilize``); its
-  rows also give the stabilizer's own time per frame (``stage ms``).
+  rows also give the stabilizer's own time per frame (``stage ms``);
+- ``lite`` / ``lite-onnx`` (optional): the lite network (issue #19), eager torch / ONNX Runtime
+  (:mod:`engine.tools.bench_lite`).
 
 After warm-up the modes run round-robin, one frame each per round, so a change in background
 load hits every mode alike. GFLOP/frame is counted from the model by
@@ -35,9 +37,11 @@ import torch
 
 from engine.errors import InputError
 from engine.nets.reference import ReferencePipeline
+from engine.tools.bench_lite import LITE_MODES, build_lite_pipelines
 from engine.tools.synthetic import synthetic_frames, synthetic_style
 
-MODES = ("reference", "cached", "fast", "stabilized")
+MODES = ("reference", "cached", "fast", "stabilized", "lite")  # the default set
+ALL_MODES = MODES + tuple(m for m in LITE_MODES if m not in MODES)  # lite-onnx: optional packages
 NAMED_SIZES = {"720p": (720, 1280), "1080p": (1080, 1920), "480p": (480, 854), "4k": (2160, 3840)}
 FLOP_PER_CYCLE_FP32 = {"avx512": 64, "avx2": 32, "avx": 16}  # per core: 2 FMA units × lanes × 2
 # Dense fp16 tensor-core peaks (TFLOP/s) from the vendors' data sheets, for the FLOP floor.
@@ -65,6 +69,7 @@ class BenchOptions:
     device: str = "auto"
     decoder: str | None = None
     encoder: str | None = None
+    lite: str | None = None  # lite weights (None: models/lite.safetensors, random if missing)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -200,10 +205,16 @@ def build_pipelines(args, device: torch.device, style_rgb: np.ndarray) -> dict:
             st.alpha = args.alpha
             st.stabilize = mode == "stabilized"
             pipes[mode] = st
-    return {m: pipes[m] for m in MODES if m in pipes}
+    lite, notes = build_lite_pipelines(args, device, style_rgb)
+    pipes.update(lite)
+    for line in notes:
+        print(line, flush=True)
+    return {m: pipes[m] for m in ALL_MODES if m in pipes}
 
 
 def _frame_gflop(mode: str, pipe, frame: np.ndarray) -> float:
+    if mode in LITE_MODES:  # lite-onnx: the torch graph it was exported from
+        return count_gflop(getattr(pipe, "stylizer", pipe), frame)
     if mode in ("fast", "stabilized") and getattr(pipe, "device", torch.device("cpu")).type == "cuda":
         pipe.use_cuda_graph = False  # a replayed graph hides its ops from the counter
         try:
