@@ -145,3 +145,51 @@ class PersonFrames:
     def __call__(self, frame_bgr: np.ndarray) -> np.ndarray:
         mask = self.smoother(self.segmenter(np.ascontiguousarray(frame_bgr[:, :, ::-1])))
         return stylize_with_person(self.stylizer, frame_bgr, self.mode, mask)
+
+
+class LivePerson:
+    """Person styling of a live stream, for the thread that owns the stylizer.
+
+    :meth:`submit` the captured frame (full size, before any resizing) as soon as it is taken: its
+    mask is made on the mask thread (:class:`~engine.runtime.person.PersonMasker`, started on first
+    use) while the network works; :meth:`stylize` then uses it. When segmentation fails the frame
+    counts as having no person (the background's rule everywhere) and :attr:`error` says why.
+    """
+
+    def __init__(self, masker_factory=None, timeout: float = 1.0):
+        self._factory = masker_factory
+        self._masker = None
+        self.timeout = timeout
+
+    @property
+    def error(self) -> str | None:
+        return None if self._masker is None else self._masker.error
+
+    def submit(self, frame_bgr: np.ndarray, index: int) -> None:
+        if self._masker is None:
+            from .person import PersonMasker
+
+            self._masker = (self._factory or PersonMasker)()
+        self._masker.submit(frame_bgr, index)
+
+    def stylize(self, stylizer, frame_bgr: np.ndarray, index: int, mode: str,
+                alpha: float | None = None, preserve_color: bool | None = None) -> np.ndarray:
+        """Frame ``index`` (``HxWx3`` uint8 BGR, any size) styled by ``mode``."""
+        if mode == "all" or self._masker is None:
+            return stylize_with_person(stylizer, frame_bgr, "all", None, alpha, preserve_color)
+        return stylize_with_person(stylizer, frame_bgr, mode, lambda: self.mask(index, frame_bgr.shape[:2]),
+                                   alpha, preserve_color)
+
+    def mask(self, index: int, shape: tuple[int, int]) -> np.ndarray:
+        """The person mask of frame ``index`` (model resolution), or an empty ``shape`` mask."""
+        m = self._masker.mask(index, self.timeout) if self._masker is not None else None
+        return np.zeros(shape, np.float32) if m is None else m
+
+    def reset(self) -> None:
+        if self._masker is not None:
+            self._masker.reset()
+
+    def close(self) -> None:
+        if self._masker is not None:
+            self._masker.close()
+            self._masker = None
