@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=15.0)
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     p.add_argument("--stabilize", choices=["on", "off"], default="on", help="the Stabilize toggle (app default: on)")
+    p.add_argument("--person", default="all",
+                   choices=["all", "keep_person", "keep_background", "split"],
+                   help="the Person control's mode (split: the last gallery style on the person)")
     p.add_argument("--json", default=None, help="also write the result here")
     args = p.parse_args(argv)
 
@@ -48,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         window.show()
         window._set_resolution(args.resolution)
         window.stabilize_check.setChecked(args.stabilize == "on")
+        person = window.person_control
+        person.mode_combo.setCurrentIndex(person.mode_combo.findData(args.person))
 
         def pump(seconds: float) -> None:
             end = time.monotonic() + seconds
@@ -56,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.005)
 
         pump(args.warmup)
+        person.style_combo.setCurrentIndex(person.style_combo.count() - 1)
+        if person.mode != args.person:
+            raise SystemExit(f"the Person control is unavailable: {person.reason}")
         readouts, first_t = [], window._last_result_t
         start, results_before = time.monotonic(), window.results_shown
         while time.monotonic() - start < args.seconds:
@@ -66,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.monotonic() - start
         window.close()
         pump(0.5)
-    result = dict(source=args.source, resolution=args.resolution, stabilize=args.stabilize,
+    result = dict(source=args.source, resolution=args.resolution, stabilize=args.stabilize, person=args.person,
                   device=window.device_summary,
                   readout_fps_median=statistics.median(readouts) if readouts else None,
                   readout_fps_min=min(readouts, default=None), readout_fps_max=max(readouts, default=None),

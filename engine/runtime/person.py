@@ -115,7 +115,7 @@ class MaskSmoother:
     pixels softens the edge (≈ ``feather`` × frame side / 256 frame pixels).
     """
 
-    def __init__(self, min_rate: float = 0.3, motion: float = 0.5, feather: float = 1.5):
+    def __init__(self, min_rate: float = 0.25, motion: float = 0.7, feather: float = 1.5):
         self.min_rate, self.motion, self.feather = min_rate, motion, feather
         self._prev: np.ndarray | None = None
 

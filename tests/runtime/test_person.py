@@ -98,20 +98,20 @@ def test_a_still_person_does_not_flicker_at_the_edge(segmenter):
     for _ in range(16):
         noisy = np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
         raw = segmenter(noisy)
-        raws.append(raw)
+        raws.append(person.feather(raw, smoother.feather))  # the same edge softening, no time smoothing
         smooth.append(smoother(raw))
     raws, smooth = np.stack(raws[4:]), np.stack(smooth[4:])
     edge = _edge(raws.mean(0))
     jitter_raw = raws.std(0)[edge].mean()
     jitter_smooth = smooth.std(0)[edge].mean()
     assert jitter_raw > 0.01  # the test sees real jitter
-    assert jitter_smooth < 0.5 * jitter_raw, (jitter_raw, jitter_smooth)
+    assert jitter_smooth < 0.6 * jitter_raw, (jitter_raw, jitter_smooth)
 
 
 @needs_model
-def test_a_moving_person_is_followed_within_two_frames(segmenter):
+def test_a_moving_person_is_followed_at_once(segmenter):
     """The person jumps 20 % of the width between frames: the smoothed mask is where the model
-    says within two frames (the smoothing never drags a moving arm behind)."""
+    says at the next frame (the smoothing never drags a moving arm behind)."""
     rgb = photo("imagen_00003.jpg")
     h, w = rgb.shape[:2]
     shift = w // 5
@@ -124,7 +124,7 @@ def test_a_moving_person_is_followed_within_two_frames(segmenter):
     changed = np.abs(target - person.feather(segmenter(still), smoother.feather)) > 0.5
     assert changed.mean() > 0.02
     errors = [float(np.abs(smoother(segmenter(moved)) - target)[changed].mean()) for _ in range(2)]
-    assert errors[1] < 0.1, errors
+    assert errors[0] < 0.05 and errors[1] < 0.05, errors  # there at once
 
 
 # --- the live thread ---------------------------------------------------------------------------
