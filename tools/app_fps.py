@@ -5,8 +5,9 @@
 
 Opens ``MainWindow`` exactly as ``python main.py`` does (real capture and inference threads, the
 default styles, the trained decoder), with throw-away settings and outputs, fixes the processing
-resolution, waits ``--warmup`` seconds, then samples the readout (``window.fps``, what the status
-bar shows) once a second and also counts the results that reached the GUI. Prints one JSON line.
+resolution, waits for the first stylized frame and then ``--warmup`` seconds, then samples the
+readout (``window.fps``, what the status bar shows) once a second and also counts the results that
+reached the GUI. Prints one JSON line. ``--person MODE`` turns the Person control on.
 The frame the engine sees is the source frame resized to ``--resolution`` on its shorter side
 (640×360 at 256 → 455×256), so ``python main.py bench --sizes 455x256 --modes fast`` is the
 matching benchmark.
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
                 app.processEvents()
                 time.sleep(0.005)
 
+        waited = time.monotonic()
+        while not _styled(window) and time.monotonic() - waited < 600:  # styles still encoding
+            pump(1.0)
         pump(args.warmup)
         person.style_combo.setCurrentIndex(person.style_combo.count() - 1)
         if person.mode != args.person:
@@ -85,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(line + "\n")
     return 0
+
+
+def _styled(window) -> bool:
+    """The newest result shown is stylized (every default style encoded, the model loaded)."""
+    _, result = window.results.latest()
+    return result is not None and result.styled
 
 
 if __name__ == "__main__":

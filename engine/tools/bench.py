@@ -10,7 +10,10 @@ included). Modes (see :mod:`engine.nets.reference`):
 - ``fast``: the app's path, ``Stylizer(...)(frame)`` (``engine.nets.fast``; on CUDA fp16 + a
   captured graph per size);
 - ``stabilized``: the app's path with the temporal stabilizer on (``engine.runtime.stabilize``); its
-  rows also give the stabilizer's own time per frame (``stage ms``).
+  rows also give the stabilizer's own time per frame (``stage ms``);
+- ``person``, ``person-split``: ``stabilized`` with the Person control on (keep the person; the
+  person in a second style): each frame also goes to the person-mask thread and is composited
+  (``engine.runtime.person_style.LivePerson``), as in the app.
 
 After warm-up the modes run round-robin, one frame each per round, so a change in background
 load hits every mode alike. GFLOP/frame is counted from the model by
@@ -37,7 +40,7 @@ from engine.errors import InputError
 from engine.nets.reference import ReferencePipeline
 from engine.tools.synthetic import synthetic_frames, synthetic_style
 
-MODES = ("reference", "cached", "fast", "stabilized")
+MODES = ("reference", "cached", "fast", "stabilized", "person", "person-split")
 NAMED_SIZES = {"720p": (720, 1280), "1080p": (1080, 1920), "480p": (480, 854), "4k": (2160, 3840)}
 FLOP_PER_CYCLE_FP32 = {"avx512": 64, "avx2": 32, "avx": 16}  # per core: 2 FMA units × lanes × 2
 # Dense fp16 tensor-core peaks (TFLOP/s) from the vendors' data sheets, for the FLOP floor.
@@ -50,7 +53,7 @@ class BenchOptions:
     """Settings of one ``bench`` run (the command line's options, validated by ``engine.cli.bench``)."""
 
     sizes: list[str] = field(default_factory=lambda: ["256", "512", "720p", "1080p"])
-    modes: list[str] = field(default_factory=lambda: list(MODES))
+    modes: list[str] = field(default_factory=lambda: list(MODES[:4]))  # person modes on request
     frames: int | None = None  # timed frames per mode and size (None: as many as fit ``budget``)
     budget: float = 30.0  # seconds of timed frames per size when ``frames`` is None
     warmup: int | None = None  # untimed frames per mode (None: 1 on CPU, 10 on CUDA)
@@ -187,20 +190,46 @@ def build_pipelines(args, device: torch.device, style_rgb: np.ndarray) -> dict:
     from engine.runtime.stylizer import Stylizer
 
     pipes = {}
+    if {"person", "person-split"} & set(args.modes):
+        from engine.runtime.person import unavailable_reason
+
+        reason = unavailable_reason()
+        if reason:
+            raise InputError(None, reason)
     if {"reference", "cached"} & set(args.modes):
         encoder, (decoder, _) = load_encoder(args.encoder), load_decoder(args.decoder)
         for mode in ("reference", "cached"):
             if mode in args.modes:
                 pipes[mode] = ReferencePipeline(encoder, decoder, style_rgb, device,
                                                 cache_style=mode == "cached", alpha=args.alpha)
-    for mode in ("fast", "stabilized"):
+    for mode in ("fast", "stabilized", "person", "person-split"):
         if mode in args.modes:
             st = Stylizer(device=device, decoder=args.decoder, encoder=args.encoder, style_side=args.style_size)
             st.set_styles([style_rgb])
             st.alpha = args.alpha
-            st.stabilize = mode == "stabilized"
-            pipes[mode] = st
+            st.stabilize = mode != "fast"
+            pipes[mode] = st if mode in ("fast", "stabilized") else _PersonPipe(st, mode, style_rgb)
     return {m: pipes[m] for m in MODES if m in pipes}
+
+
+class _PersonPipe:
+    """The app's per-frame path with a person mode: frame → mask thread, stabilized stylizer →
+    mask → composite (``person``) or per-region AdaIN (``person-split``, a second style)."""
+
+    def __init__(self, stylizer, mode: str, style_rgb: np.ndarray):
+        from engine.runtime.person_style import LivePerson, set_split_styles
+
+        self.stylizer, self.device, self.index = stylizer, stylizer.device, 0
+        self.mode = "split" if mode == "person-split" else "keep_person"
+        self.live = LivePerson()
+        if self.mode == "split":
+            set_split_styles(stylizer, stylizer.encode_style(255 - style_rgb),  # a second style: the negative
+                             stylizer.plan.blended)
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        self.index += 1
+        self.live.submit(frame, self.index)
+        return self.live.stylize(self.stylizer, frame, self.index, self.mode)
 
 
 def _frame_gflop(mode: str, pipe, frame: np.ndarray) -> float:
