@@ -38,6 +38,9 @@ class PersonControl(QWidget):
         self.style_combo.setToolTip("The person's style; the background takes the ticked styles")
         grid.addWidget(self.style_combo, 1, 1)
         grid.setColumnStretch(1, 1)
+        for combo in (self.mode_combo, self.style_combo):  # long names must not widen the panel
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         self.reason: str | None = None
         self._wanted_style = ""  # a remembered person style not in the gallery (yet)
         self.mode_combo.currentIndexChanged.connect(self._on_changed)

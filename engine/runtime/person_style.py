@@ -34,7 +34,7 @@ MODES = ("all", "keep_person", "keep_background", "split")
 #: shown in the app and accepted by the CLI
 MODE_LABELS = {"all": "Style everything", "keep_person": "Keep me, style the background",
                "keep_background": "Style me, keep the background",
-               "split": "Me in one style, the background in another"}
+               "split": "Two styles: me / background"}
 
 
 def check_mode(mode: str) -> str:
