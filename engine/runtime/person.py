@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -171,6 +172,7 @@ class PersonMasker:
         self._reset = False
         self._stop = False
         self.error: str | None = None
+        self.last_ms: float | None = None  # the newest frame's segmentation + smoothing time
         self._thread = threading.Thread(target=self._run, name="person-mask", daemon=True)
         self._thread.start()
 
@@ -215,6 +217,7 @@ class PersonMasker:
                 if self._reset:
                     self.smoother.reset()
                     self._reset = False
+            t0 = time.perf_counter()
             try:
                 mask = self.smoother(segmenter(np.ascontiguousarray(frame[:, :, ::-1])))
             except Exception as exc:  # noqa: BLE001
@@ -222,6 +225,7 @@ class PersonMasker:
                 return
             with self._cond:
                 self._done = (index, mask)
+                self.last_ms = (time.perf_counter() - t0) * 1000.0
                 self._cond.notify_all()
 
     def _fail(self, reason: str) -> None:

@@ -165,6 +165,11 @@ class LivePerson:
     def error(self) -> str | None:
         return None if self._masker is None else self._masker.error
 
+    @property
+    def last_mask_ms(self) -> float | None:
+        """The mask thread's time for the newest frame (overlapped with the network)."""
+        return None if self._masker is None else self._masker.last_ms
+
     def submit(self, frame_bgr: np.ndarray, index: int) -> None:
         if self._masker is None:
             from .person import PersonMasker

@@ -13,7 +13,8 @@ included). Modes (see :mod:`engine.nets.reference`):
   rows also give the stabilizer's own time per frame (``stage ms``);
 - ``person``, ``person-split``: ``stabilized`` with the Person control on (keep the person; the
   person in a second style): each frame also goes to the person-mask thread and is composited
-  (``engine.runtime.person_style.LivePerson``), as in the app.
+  (``engine.runtime.person_style.LivePerson``), as in the app; ``stage ms`` is then the mask
+  thread's time per frame (segmentation + smoothing, overlapped with the network).
 
 After warm-up the modes run round-robin, one frame each per round, so a change in background
 load hits every mode alike. GFLOP/frame is counted from the model by
@@ -168,7 +169,7 @@ class ModeResult:
     speedup_vs_reference: float | None = None
     percent_of_peak: float | None = None
     floor_ms: float | None = None
-    stage_ms: float | None = None  # stabilized mode: median time of the stabilizer itself
+    stage_ms: float | None = None  # stabilized: the stabilizer itself; person modes: the mask thread
     latencies_ms: list[float] = field(default_factory=list)
 
 
@@ -226,6 +227,10 @@ class _PersonPipe:
             set_split_styles(stylizer, stylizer.encode_style(255 - style_rgb),  # a second style: the negative
                              stylizer.plan.blended)
 
+    @property
+    def last_stage_ms(self) -> float | None:
+        return self.live.last_mask_ms
+
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         self.index += 1
         self.live.submit(frame, self.index)
@@ -256,18 +261,19 @@ def bench_size(pipes: dict, size: tuple[int, int], label: str, args, device: tor
         for i in range(warmup):
             last[mode] = _timed(pipe, frames[i % len(frames)])
     n = args.frames or max(3, min(200, int(args.budget / max(sum(last.values()), 1e-6))))
-    lat, stage = {mode: [] for mode in pipes}, []
+    lat, stage = {mode: [] for mode in pipes}, {mode: [] for mode in pipes}
     meter = LoadMeter().start()
     for i in range(n):
         for mode, pipe in pipes.items():
             lat[mode].append(_timed(pipe, frames[i % len(frames)]))
-            if mode == "stabilized":
-                stage.append(pipe.stabilizer.last_stage_ms)
+            ms = pipe.stabilizer.last_stage_ms if mode == "stabilized" else getattr(pipe, "last_stage_ms", None)
+            if ms is not None:
+                stage[mode].append(ms)
     background = meter.stop()
     results = [_summarise(mode, label, h, w, lat[mode], gflop[mode], peak_gflops) for mode in pipes]
     for r in results:
-        if r.mode == "stabilized" and stage:
-            r.stage_ms = float(np.median(stage))
+        if stage[r.mode]:
+            r.stage_ms = float(np.median(stage[r.mode]))
     ref = next((r for r in results if r.mode == "reference"), None)
     for r in results:
         r.speedup_vs_reference = r.fps / ref.fps if ref else None
