@@ -11,4 +11,5 @@ SUBCOMMANDS = {
     "train": ("engine.cli.train", "train the decoder"),
     "evaluate": ("engine.cli.evaluate", "content/style/structure metrics of a decoder (paper Fig. 3)"),
     "encoder-scales": ("engine.cli.gatys", "recompute the encoder's Gatys normalisation"),
+    "live": ("engine.cli.live", "the stylized camera without a window: a local stream and/or a virtual camera"),
 }

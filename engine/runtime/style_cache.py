@@ -8,6 +8,7 @@ is ignored (and overwritten by the next save).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -114,9 +115,8 @@ def encode_style_file(stylizer, path: str | os.PathLike, cache: StyleCache | Non
 
     def compute(p):
         image = rgb if rgb is not None else load_image_rgb(p)
-        if not image.flags.writeable:  # torch.from_numpy warns on read-only arrays
-            image = image.copy()
-        return stylizer.encode_style(image).to("cpu")
+        with getattr(stylizer, "device_lock", None) or contextlib.nullcontext():  # the copy is device work too
+            return stylizer.encode_style(image).to("cpu")
 
     return cache.get_or_compute(path, compute)
 

@@ -13,12 +13,18 @@ plain frame (no masks, no colour preservation) goes uint8 in → uint8 out throu
 
 Thread model: one thread (the inference thread) calls the stylizer; other threads may change
 controls at any time. Controls are plain attributes and the style plan is an immutable object
-swapped in one assignment, so a frame always sees a consistent set of styles.
+swapped in one assignment, so a frame always sees a consistent set of styles. On CUDA all device
+work of the stylizer (frames, style encoding, snapshots from the jobs thread) holds
+:attr:`Stylizer.device_lock`, so it never runs while a frame graph is being captured; on CPU
+the lock is a no-op (encoding a style must not stall the video).
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +38,7 @@ from engine.nets.decoder import load_decoder
 from engine.nets.encoder import encoder_id, load_encoder
 from engine.nets.fast import FastNet
 from engine.errors import InputError
-from engine.media.imageio import load_image_rgb, resize_short_side
+from engine.media.imageio import load_image_rgb, resize_short_side, writable
 
 STRIDE = 8
 MIN_SIDE = 32  # below this relu4_1 would be under 4x4: process upscaled
@@ -46,6 +52,15 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError(None, "CUDA was requested but no CUDA GPU is available")
     return dev
+
+
+def _holding_device_lock(method):
+    """Run a Stylizer method under its :attr:`~Stylizer.device_lock`."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.device_lock:
+            return method(self, *args, **kwargs)
+    return locked
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,7 @@ class Stylizer:
                  encoder: str | os.PathLike | None = None, half: bool | None = None,
                  decoder_state: dict | None = None, style_side: int = DEFAULT_STYLE_SIDE):
         self.device = pick_device(device)
+        self.device_lock = threading.RLock() if self.device.type == "cuda" else contextlib.nullcontext()
         self.half = (self.device.type == "cuda") if half is None else half
         self.dtype = torch.float16 if self.half else torch.float32
         # channels_last on CPU too: measured 1.7x faster than contiguous at 512² (docs/PERF.md)
@@ -107,6 +123,7 @@ class Stylizer:
         h.update(f"{rgb.shape}|{self.encoder_id}|{self.style_side}".encode())
         return h.hexdigest()
 
+    @_holding_device_lock
     @torch.inference_mode()
     def encode_style(self, style: np.ndarray | str | os.PathLike | StyleStats) -> StyleStats:
         """Statistics of a style (``HxWx3`` uint8 RGB array or image path), computed once.
@@ -122,7 +139,7 @@ class Stylizer:
         cached = self._cache.get(key)
         if cached is None:
             resized = resize_short_side(rgb, self.style_side)
-            x = self._to_input(torch.from_numpy(np.ascontiguousarray(resized)).to(self.device), bgr=False)
+            x = self._to_input(torch.from_numpy(writable(resized)).to(self.device), bgr=False)
             cached = style_stats(self.encoder(self._pad(x)[0]))
             self._cache[key] = cached
         return cached
@@ -191,6 +208,7 @@ class Stylizer:
 
     # --- per frame ------------------------------------------------------------------------
 
+    @_holding_device_lock
     @torch.inference_mode()
     def __call__(self, frame_bgr: np.ndarray, alpha: float | None = None,
                  preserve_color: bool | None = None, masks=None) -> np.ndarray:
@@ -205,7 +223,7 @@ class Stylizer:
         if (self.fast and plan.masks is None and masks is None and not preserve
                 and not getattr(self, "stabilize", False) and min(frame_bgr.shape[:2]) >= MIN_SIDE):
             return self._fast_frame(frame_bgr, plan, alpha)
-        x = self._to_input(torch.from_numpy(np.ascontiguousarray(frame_bgr)).to(self.device), bgr=True)
+        x = self._to_input(torch.from_numpy(writable(frame_bgr)).to(self.device), bgr=True)
         y = self.stylize_tensor(x, alpha=alpha, preserve_color=preserve, plan=plan, masks=masks)
         return self._to_frame(y, bgr=True)
 
@@ -218,13 +236,14 @@ class Stylizer:
             if runner is None or runner.net is not net:
                 from engine.nets.fast_cuda import CudaFrameRunner
 
-                runner = self._cuda_runner = CudaFrameRunner(net, self.device)
+                runner = self._cuda_runner = CudaFrameRunner(net, self.device, lock=self.device_lock)
             return runner(frame_bgr, stats.mean, stats.std, alpha, graph=self.use_cuda_graph)
         out = np.empty(frame_bgr.shape, dtype=np.uint8)
-        net.stylize_frame(torch.from_numpy(np.ascontiguousarray(frame_bgr)), stats.mean, stats.std, alpha,
+        net.stylize_frame(torch.from_numpy(writable(frame_bgr)), stats.mean, stats.std, alpha,
                           torch.from_numpy(out))
         return out
 
+    @_holding_device_lock
     @torch.inference_mode()
     def stylize_tensor(self, x: torch.Tensor, alpha: float | None = None,
                        preserve_color: bool | None = None, plan: StylePlan | None = None,

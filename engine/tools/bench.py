@@ -338,29 +338,46 @@ OP_GROUPS = (("conv", ("conv", "mkldnn")), ("pad", ("pad",)), ("copy/cast", ("co
 
 
 def profile_frame(pipe, frame: np.ndarray, rows: int = 12) -> dict:
-    """Self time per aten op of one frame (torch.profiler), grouped; prints the top ``rows`` ops."""
+    """Self time per aten op of one frame (torch.profiler), grouped; prints the top ``rows`` ops.
+
+    CPU: ranked by self CPU time. CUDA: the frame runs eagerly (a replayed graph is one launch
+    whose CPU time is launch overhead), after one untimed eager frame (cuDNN autotuning, lazy
+    allocations), and ops are ranked by their device time.
+    """
     from torch.profiler import ProfilerActivity, profile
 
-    activities = [ProfilerActivity.CPU]
-    if getattr(pipe, "device", torch.device("cpu")).type == "cuda":
-        activities.append(ProfilerActivity.CUDA)
-    with profile(activities=activities) as prof:
-        t0 = time.perf_counter()
-        pipe(frame)
-        wall_ms = 1000 * (time.perf_counter() - t0)
+    device = getattr(pipe, "device", torch.device("cpu"))
+    cuda = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    graph_before = getattr(pipe, "use_cuda_graph", None)
+    if cuda:
+        pipe.use_cuda_graph = False
+    try:
+        if cuda:
+            pipe(frame)
+        with profile(activities=activities) as prof:
+            t0 = time.perf_counter()
+            pipe(frame)
+            if cuda:
+                torch.cuda.synchronize(device)
+            wall_ms = 1000 * (time.perf_counter() - t0)
+    finally:
+        if cuda:
+            pipe.use_cuda_graph = graph_before
+    key, kind = ("self_device_time_total", "device") if cuda else ("self_cpu_time_total", "CPU")
     events = prof.key_averages()
-    print(events.table(sort_by="self_cpu_time_total", row_limit=rows))
+    print(events.table(sort_by=key, row_limit=rows))
     groups = {name: 0.0 for name, _ in OP_GROUPS}
     groups["other"] = 0.0
     for e in events:
         if not e.key.startswith("aten::") and not e.key.startswith("mkldnn::"):
             continue
         name = next((g for g, keys in OP_GROUPS if any(k in e.key for k in keys)), "other")
-        groups[name] += e.self_cpu_time_total / 1000
+        groups[name] += getattr(e, key) / 1000
     total = sum(groups.values()) or 1.0
-    print(f"profiled frame: {wall_ms:.1f} ms wall; self CPU time by kind: " +
+    print(f"profiled frame{' (eager)' if cuda else ''}: {wall_ms:.1f} ms wall; self {kind} time by kind: " +
           ", ".join(f"{k} {v:.1f} ms ({100 * v / total:.0f}%)" for k, v in groups.items()))
-    return {"wall_ms": wall_ms, "self_ms_by_kind": groups}
+    return {"wall_ms": wall_ms, "time": kind, "eager": cuda, "self_ms_by_kind": groups}
 
 
 # --- output ------------------------------------------------------------------------------------
