@@ -118,7 +118,8 @@ class MainWindow(QMainWindow):
         p = self.panel
         self.alpha_slider, self.alpha_value = p.alpha_slider, p.alpha_value
         self.preserve_check, self.stabilize_check = p.preserve_check, p.stabilize_check
-        self.gallery, self.blend_panel = p.gallery, p.blend_panel
+        self.gallery, self.blend_panel, self.person_control = p.gallery, p.blend_panel, p.person
+        self.person_control.changed.connect(self._push_controls)
         self.alpha_slider.valueChanged.connect(self._on_alpha)
         self.preserve_check.toggled.connect(self._push_controls)
         self.stabilize_check.toggled.connect(self._push_controls)
@@ -230,7 +231,8 @@ class MainWindow(QMainWindow):
             self._pushed_styles = styles
         return Controls(alpha=self.alpha_slider.value() / 100.0, preserve_color=self.preserve_check.isChecked(),
                         resolution=int(self.resolution_combo.currentData()), style_keys=styles[0],
-                        style_stats=styles[1], weights=styles[2], stabilize=self.stabilize_check.isChecked())
+                        style_stats=styles[1], weights=styles[2], stabilize=self.stabilize_check.isChecked(),
+                        **self.person_control.fields())
 
     def _on_resolution_chosen(self, *_) -> None:
         self._auto_resolution = False
@@ -371,6 +373,7 @@ class MainWindow(QMainWindow):
         self.preserve_check.setChecked(_bool(s.value("preserve_color", False)))
         self.stabilize_check.setChecked(_bool(s.value("stabilize", True)))  # on unless turned off
         self._set_resolution(_int(s.value("resolution", 256), 256))
+        self.person_control.restore(s)
         self._auto_resolution = not s.contains("resolution")  # until the user picks one
         mode = str(s.value("view_mode", "stylized"))
         self.set_view_mode(mode if mode in MODES else "stylized")
@@ -384,6 +387,7 @@ class MainWindow(QMainWindow):
         s.setValue("resolution", int(self.resolution_combo.currentData()))
         s.setValue("view_mode", self.view.mode)
         s.setValue("mirror", self.sources.mirror)
+        self.person_control.save(s)
         self.library.save()
         s.sync()
 

@@ -76,6 +76,9 @@ class Controls:
     style_stats: tuple = ()  # StyleStats per key (CPU fp32)
     weights: tuple[float, ...] = ()
     stabilize: bool = False
+    person_mode: str = "all"  # engine.runtime.person_style.MODES
+    person_key: str = ""  # split mode: the person's style (a gallery path) …
+    person_stats: object = None  # … and its StyleStats (CPU fp32)
 
 
 @dataclass(frozen=True)

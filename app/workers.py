@@ -275,6 +275,9 @@ class InferenceThread(StoppableThread):
         self._reset_requested = threading.Event()
         self._reload_requested = threading.Event()
         self._stale_controls = None  # controls of the model before a reload: not used with the new one
+        from engine.runtime.person_style import LivePerson
+
+        self.person = LivePerson()  # person-aware styling: the mask thread, started on first use
 
     # GUI side ------------------------------------------------------------------------------
     def acknowledge(self) -> None:
@@ -328,6 +331,7 @@ class InferenceThread(StoppableThread):
                     self.result_ready.emit()
         finally:
             self._finish_recording()
+            self.person.close()
 
     def _build_stylizer(self):
         try:
@@ -380,19 +384,27 @@ class InferenceThread(StoppableThread):
         small = src if size == (src.shape[1], src.shape[0]) else cv2.resize(src, size, interpolation=cv2.INTER_AREA)
         out, styled = small, False
         if stylizer is not None and controls.style_keys and controls is not self._stale_controls:
-            out, styled = self._stylize(stylizer, small, controls, src.shape)
+            if controls.person_mode != "all":
+                self.person.submit(src, frame.index)  # segmented on the captured frame, alongside the network
+            out, styled = self._stylize(stylizer, small, controls, src.shape, frame.index)
         return Result(out, small, src, frame.index, frame.t_capture, time.monotonic(), controls, styled)
 
-    def _stylize(self, stylizer, small: np.ndarray, controls: Controls, src_shape) -> tuple[np.ndarray, bool]:
+    def _stylize(self, stylizer, small: np.ndarray, controls: Controls, src_shape,
+                 index: int = 0) -> tuple[np.ndarray, bool]:
         try:
             self._apply_styles(stylizer, controls)
             if self._reset_requested.is_set():
                 self._reset_requested.clear()
                 if callable(getattr(stylizer, "reset", None)):
                     stylizer.reset()  # forget temporal state: the source changed
+                self.person.reset()
             stylizer.stabilize = controls.stabilize
-            out = stylizer(small, alpha=controls.alpha, preserve_color=controls.preserve_color)
-            self._last_error = ""
+            out = self.person.stylize(stylizer, small, index, controls.person_mode, controls.alpha,
+                                      controls.preserve_color)
+            if self.person.error:
+                self._report_once(self.person.error)
+            else:
+                self._last_error = ""
             return out, True
         except Exception as exc:  # noqa: BLE001 - a bad frame must never end the stream
             if is_out_of_memory(exc):
@@ -405,10 +417,17 @@ class InferenceThread(StoppableThread):
             return small, False
 
     def _apply_styles(self, stylizer, controls: Controls) -> None:
-        key = (controls.style_keys, controls.weights)
+        split = controls.person_mode == "split" and controls.person_stats is not None
+        key = (controls.style_keys, controls.weights, controls.person_key if split else None)
         if key == self._applied:
             return
-        if self._applied is not None and self._applied[0] == controls.style_keys:
+        if split:  # style 0 on the person, the ticked blend on the background
+            from engine.nets.adain import blend_stats
+            from engine.runtime.person_style import set_split_styles
+
+            set_split_styles(stylizer, controls.person_stats,
+                             blend_stats(list(controls.style_stats), list(controls.weights)))
+        elif self._applied is not None and self._applied[0] == controls.style_keys and self._applied[2] is None:
             stylizer.set_weights(list(controls.weights))
         else:
             stylizer.set_styles(list(controls.style_stats), list(controls.weights))
@@ -605,7 +624,7 @@ class JobThread(StoppableThread):
         work = processing_size(size[0], size[1], SNAPSHOT_MAX_SHORT_SIDE)
         frame = src if work == size else cv2.resize(src, work, interpolation=cv2.INTER_AREA)
         try:
-            out = stylize_still(st, frame, result.controls)
+            out = stylize_still(st, frame, result.controls, self._person_mask(frame, result.controls))
             note = "" if work == size else f", stylized at {work[0]}x{work[1]} and upscaled"
         except Exception as exc:  # noqa: BLE001 - fall back to the live result
             if not is_out_of_memory(exc):
@@ -614,6 +633,17 @@ class JobThread(StoppableThread):
         if (out.shape[1], out.shape[0]) != size:
             out = cv2.resize(out, size, interpolation=cv2.INTER_CUBIC)
         return out, note
+
+
+    def _person_mask(self, frame_bgr: np.ndarray, controls: Controls) -> np.ndarray | None:
+        """The snapshot frame's own person mask (``HxW``) in a person mode, else None."""
+        if controls.person_mode == "all":
+            return None
+        from engine.runtime.person import SelfieSegmenter, person_mask
+
+        if getattr(self, "_segmenter", None) is None:
+            self._segmenter = SelfieSegmenter()  # this thread's own: interpreters are not shared
+        return person_mask(self._segmenter, np.ascontiguousarray(frame_bgr[:, :, ::-1]))
 
 
 def lower_thread_priority(niceness: int) -> None:
@@ -628,13 +658,17 @@ def lower_thread_priority(niceness: int) -> None:
         pass
 
 
-def stylize_still(stylizer, frame_bgr: np.ndarray, controls: Controls) -> np.ndarray:
+def stylize_still(stylizer, frame_bgr: np.ndarray, controls: Controls,
+                  person: np.ndarray | None = None) -> np.ndarray:
     """Stylize one frame with the stylizer's current styles, outside the live stream: BGR uint8
     in and out. The plan is passed as a copy because the stylizer feeds only frames of its *own*
-    current plan to the temporal stabilizer, whose state belongs to the live stream."""
+    current plan to the temporal stabilizer, whose state belongs to the live stream. ``person``:
+    the frame's person mask (``HxW``) in a person mode."""
     import dataclasses
 
     import torch
+
+    from engine.runtime.person_style import composite, region_masks
 
     plan = stylizer.plan
     if plan is None:
@@ -643,10 +677,14 @@ def stylize_still(stylizer, frame_bgr: np.ndarray, controls: Controls) -> np.nda
         x = torch.from_numpy(np.ascontiguousarray(frame_bgr)).to(stylizer.device)
         x = x.permute(2, 0, 1).unsqueeze(0).flip(1).to(stylizer.dtype).div_(255.0)
         x = x.contiguous(memory_format=getattr(stylizer, "memory_format", torch.contiguous_format))
+        split = person is not None and controls.person_mode == "split"
         y = stylizer.stylize_tensor(x, alpha=controls.alpha, preserve_color=controls.preserve_color,
-                                    plan=dataclasses.replace(plan))
+                                    plan=dataclasses.replace(plan), masks=region_masks(person) if split else None)
         y = (y[0].flip(0).float() * 255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
-        return y.permute(1, 2, 0).contiguous().cpu().numpy()
+        out = y.permute(1, 2, 0).contiguous().cpu().numpy()
+    if person is None or controls.person_mode not in ("keep_person", "keep_background"):
+        return out
+    return composite(out, frame_bgr, person if controls.person_mode == "keep_person" else 1.0 - person)
 
 
 def make_thumbnail(rgb: np.ndarray, side: int) -> np.ndarray:

@@ -273,17 +273,20 @@ class Stylizer:
     @_holding_device_lock
     @torch.inference_mode()
     def __call__(self, frame_bgr: np.ndarray, alpha: float | None = None,
-                 preserve_color: bool | None = None) -> np.ndarray:
-        """``HxWx3`` uint8 BGR → ``HxWx3`` uint8 BGR, stylized with the current plan."""
+                 preserve_color: bool | None = None, masks=None) -> np.ndarray:
+        """``HxWx3`` uint8 BGR → ``HxWx3`` uint8 BGR, stylized with the current plan.
+
+        ``masks``: this frame's own region masks (see :meth:`stylize_tensor`), e.g. a live person mask.
+        """
         _check_rgb(frame_bgr)
         plan = self._require_plan()
         alpha = self.alpha if alpha is None else float(alpha)
         preserve = self.preserve_color if preserve_color is None else preserve_color
-        if (self.fast and plan.masks is None and not preserve and not getattr(self, "stabilize", False)
-                and min(frame_bgr.shape[:2]) >= MIN_SIDE):
+        if (self.fast and plan.masks is None and masks is None and not preserve
+                and not getattr(self, "stabilize", False) and min(frame_bgr.shape[:2]) >= MIN_SIDE):
             return self._fast_frame(frame_bgr, plan, alpha)
         x = self._to_input(torch.from_numpy(writable(frame_bgr)).to(self.device), bgr=True)
-        y = self.stylize_tensor(x, alpha=alpha, preserve_color=preserve, plan=plan)
+        y = self.stylize_tensor(x, alpha=alpha, preserve_color=preserve, plan=plan, masks=masks)
         return self._to_frame(y, bgr=True)
 
     def _fast_frame(self, frame_bgr: np.ndarray, plan: StylePlan, alpha: float) -> np.ndarray:
@@ -307,10 +310,14 @@ class Stylizer:
     @_holding_device_lock
     @torch.inference_mode()
     def stylize_tensor(self, x: torch.Tensor, alpha: float | None = None,
-                       preserve_color: bool | None = None, plan: StylePlan | None = None) -> torch.Tensor:
+                       preserve_color: bool | None = None, plan: StylePlan | None = None,
+                       masks=None) -> torch.Tensor:
         """``[1,3,H,W]`` RGB in [0,1] (network dtype, on device) → same shape, clamped to [0,1].
 
         With ``stabilize`` on, frames stylized with the current plan form the stabilized stream.
+        ``masks``: this frame's region masks ``[K,h,w]`` in [0,1] (K = the plan's styles) in place of
+        the plan's, or a function returning them, called once the encoder has run (so a mask made on
+        another thread overlaps the encoder instead of adding its time).
         """
         current = plan is None or plan is self._plan
         stabilizer = self.stabilizer if current and self.stabilize else None
@@ -329,11 +336,19 @@ class Stylizer:
             x = F.interpolate(x.float(), size=(max(MIN_SIDE, round(h * scale)), max(MIN_SIDE, round(w * scale))),
                               mode="bilinear", align_corners=False).to(self.dtype)
         padded, (ph, pw) = self._pad(x)
-        masks = None if plan.masks is None else _pad_masks(plan.masks, x.shape[-2:], (ph, pw))
+        frame_masks = masks
+
+        def region_masks() -> torch.Tensor | None:  # called after the encoder: a mask thread overlaps it
+            found = plan.masks
+            if frame_masks is not None:
+                found = _masks_tensor(frame_masks() if callable(frame_masks) else frame_masks, len(plan.styles))
+            return None if found is None else _pad_masks(found, x.shape[-2:], (ph, pw))
+
         if self.lite is not None:  # the lite network modulates inside (engine.nets.lite)
-            out = self.lite.stylize_tensor(padded, list(plan.styles), plan.blended, alpha, masks)
+            out = self.lite.stylize_tensor(padded, list(plan.styles), plan.blended, alpha, region_masks())
         else:
             fc = self._encode(padded)
+            masks = region_masks()
             t = masked_adain(fc, list(plan.styles), masks) if masks is not None else adain(fc, plan.blended)
             out = self._decode(mix_alpha(fc, t, alpha))
         out = out[..., :padded.shape[-2] - ph, :padded.shape[-1] - pw]
