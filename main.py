@@ -18,6 +18,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="app only: style images to add to the gallery")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                         help="app only: inference device")
+    parser.add_argument("--model", default=None, choices=["auto", "lite", "vgg"],
+                        help="app only: Auto, Real-time (lite) or Quality (vgg) model "
+                             "(default: the window's remembered choice; see README)")
+    parser.add_argument("--camera-mode", default="1280x720@30", metavar="WxH[@FPS][:FOURCC]",
+                        help="app only: what cameras are asked for (default 1280x720@30, MJPG); "
+                             "the status bar shows what the camera granted")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     parser.add_argument("--screenshot", default=None, help=argparse.SUPPRESS)  # app: PNG of the window
@@ -28,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default=argparse.SUPPRESS)
     p.add_argument("--style", nargs="*", default=argparse.SUPPRESS, metavar="IMAGE")
     p.add_argument("--device", default=argparse.SUPPRESS, choices=["auto", "cpu", "cuda"])
+    p.add_argument("--model", default=argparse.SUPPRESS, choices=["auto", "lite", "vgg"])
+    p.add_argument("--camera-mode", default=argparse.SUPPRESS)
     p.add_argument("--screenshot", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--quit-after", type=float, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
@@ -61,10 +69,14 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args, parser) -> int:
     cmd = args.command or "app"
     if cmd == "app":
+        from engine.media.camera import parse_camera_mode
+
+        camera = parse_camera_mode(args.camera_mode)  # bad values end here, before any window
         from app.launch import run_app
 
         return run_app(source=args.source, styles=args.style, device=args.device,
-                       screenshot=args.screenshot, quit_after=args.quit_after)
+                       screenshot=args.screenshot, quit_after=args.quit_after, camera=camera,
+                       model=args.model)
     if getattr(args, "module", None):
         import importlib
 

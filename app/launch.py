@@ -55,11 +55,13 @@ def save_widget_png(widget: QWidget, path: str | os.PathLike) -> None:
 
 
 def run_app(source=None, styles=None, device: str = "auto", screenshot: str | None = None,
-            quit_after: float | None = None) -> int:
-    """Open the window and run the event loop; returns the exit code.
+            quit_after: float | None = None, camera=None, model: str | None = None) -> int:
+    """Open the window and run the event loop; returns the exit code. ``camera``: the
+    :class:`~engine.media.camera.CameraRequest` cameras are asked for.
 
     ``screenshot`` / ``quit_after`` (hidden options) save a PNG of the window and close it after
-    ``quit_after`` seconds; used to make the README screenshot.
+    ``quit_after`` seconds; used to make the README screenshot. ``model`` (auto/lite/vgg)
+    replaces the remembered model choice.
     """
     missing = missing_xcb_libraries()
     if missing:
@@ -73,7 +75,7 @@ def run_app(source=None, styles=None, device: str = "auto", screenshot: str | No
     app.setApplicationName("adain-live")
     app.setOrganizationName("adain-live")
     apply_theme(app)
-    window = MainWindow(source=source, styles=styles, device=device)
+    window = MainWindow(source=source, styles=styles, device=device, camera=camera, model=model)
     window.show()
     if quit_after:
         def finish():
@@ -85,4 +87,6 @@ def run_app(source=None, styles=None, device: str = "auto", screenshot: str | No
     signal.signal(signal.SIGINT, lambda *_: window.close())
     keep_python_responsive = QTimer(interval=200, timeout=lambda: None)  # lets Ctrl+C reach Python
     keep_python_responsive.start()
-    return app.exec()
+    from .workers import leave_when_retired
+
+    return leave_when_retired(app.exec())

@@ -13,19 +13,21 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QStackedWidget, QWidget)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QStackedWidget, QStyle, QWidget
 
-from engine.errors import InputError
 from engine.media.imageio import IMAGE_SUFFIXES
 from engine.media.sources import VIDEO_SUFFIXES
 
+from .model_choice import ModelChoice
+from .outputs_view import OutputsPanel
 from .panels import ControlsPanel, NoSourcePage
+from .source_control import SourceControl
 from .style_library import StyleLibrary
 from .saving import Saving, default_output_dir
 from .toolbar import FILE_ITEM, MainToolbar
 from .pipeline import Controls, LatestSlot
 from .view import MODES, VideoView
-from .workers import CaptureThread, InferenceThread, JobThread, StylizerBox
+from .workers import CaptureThread, InferenceThread, JobThread, StylizerBox, cpu_fallback
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STYLES_DIR = ROOT / "assets" / "styles"
@@ -34,11 +36,14 @@ MESSAGE_MS = 8000
 
 class MainWindow(QMainWindow):
     """The app window. ``stylizer_factory`` (a callable returning a Stylizer) lets tests inject a
-    small model; by default the Stylizer is built with ``device`` in the inference thread."""
+    small model; by default the Stylizer is built with ``device`` in the inference thread (and
+    rebuilt on the CPU if the GPU fails). ``opener``, ``camera_lister``, ``camera``: see
+    :class:`~app.source_control.SourceControl`."""
 
     def __init__(self, source=None, styles=None, device: str = "auto", settings: QSettings | None = None,
                  stylizer_factory=None, output_dir=None, style_cache_dir=None,
-                 default_styles_dir: str | os.PathLike = DEFAULT_STYLES_DIR):
+                 default_styles_dir: str | os.PathLike = DEFAULT_STYLES_DIR, opener=None, camera_lister=None,
+                 camera=None, model: str | None = None):
         super().__init__()
         self.settings = settings or QSettings("adain-live", "adain-live")
         self.messages: list[str] = []  # everything shown in the status bar, newest last
@@ -61,9 +66,11 @@ class MainWindow(QMainWindow):
         self.saving = Saving(self, output_dir or self.settings.value("output_dir", "") or default_output_dir())
         self._restore_settings()
         self.inference = InferenceThread(self.frames, self.results, self.box,
-                                         stylizer_factory or _default_factory(device, self))
+                                         stylizer_factory or _default_factory(device, self._model),
+                                         None if stylizer_factory else cpu_fallback(device, self._model))
         self.jobs = JobThread(self.box, style_cache_dir)
-        self.capture: CaptureThread | None = None
+        self.models = ModelChoice(self, model)  # Real-time / Quality; read by the stylizer factories
+        self.sources = SourceControl(self, opener, camera_lister, camera)
         self._connect_threads()
         self._push_controls()
         self.inference.start()
@@ -82,7 +89,6 @@ class MainWindow(QMainWindow):
         self.no_source_label = self.no_source.detail
         self.no_source.pattern_button.clicked.connect(lambda: self.set_source("pattern"))
         self.no_source.file_button.clicked.connect(self._open_file_dialog)
-        self.no_source.camera_button.clicked.connect(lambda: self.set_source("0"))
         self.stack = QStackedWidget()
         self.stack.addWidget(self.view)
         self.stack.addWidget(self.no_source)
@@ -112,20 +118,24 @@ class MainWindow(QMainWindow):
         p = self.panel
         self.alpha_slider, self.alpha_value = p.alpha_slider, p.alpha_value
         self.preserve_check, self.stabilize_check = p.preserve_check, p.stabilize_check
-        self.gallery, self.blend_panel = p.gallery, p.blend_panel
+        self.gallery, self.blend_panel, self.person_control = p.gallery, p.blend_panel, p.person
+        self.person_control.changed.connect(self._push_controls)
         self.alpha_slider.valueChanged.connect(self._on_alpha)
         self.preserve_check.toggled.connect(self._push_controls)
         self.stabilize_check.toggled.connect(self._push_controls)
         self.gallery.changed.connect(self._on_gallery_changed)
         p.add_button.clicked.connect(self._add_styles_dialog)
         p.remove_button.clicked.connect(self._remove_selected)
+        self.outputs = OutputsPanel(self.results)  # "Share": virtual camera, local stream
+        self.outputs.message.connect(self.show_message)
+        p.layout().addWidget(self.outputs)
         self.addAction(QAction(self, shortcut=QKeySequence.StandardKey.Delete, triggered=self._remove_selected))
         dock = QDockWidget("Controls", self)
         dock.setObjectName("controls")
         dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         dock.setTitleBarWidget(QWidget())
         dock.setWidget(p.scroll_area())
-        dock.setMinimumWidth(340)
+        dock.setMinimumWidth(340 + p.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
 
     def _build_status_bar(self) -> None:
@@ -152,37 +162,12 @@ class MainWindow(QMainWindow):
         self.jobs.snapshot_done.connect(lambda path, message: self.show_message(message))
 
     def set_source(self, spec) -> None:
-        """Switch to another source (camera index, 'pattern', file path); the old one is released."""
-        spec = str(spec)
-        self._stop_capture()
-        self.frames.clear()
-        self.inference.reset_temporal_state()
-        self.capture = CaptureThread(spec, self.frames)
-        self.capture.opened.connect(self._on_source_opened)
-        self.capture.failed.connect(self._on_source_failed)
-        self.capture.message.connect(self.show_message)
-        self.capture.start()
-        self.settings.setValue("source", spec)
-        self._select_source_item(spec)
+        """Switch to another source (camera index, 'pattern', file path); never waits for the old one."""
+        self.sources.set_source(spec)
 
-    def _stop_capture(self) -> None:
-        if self.capture is not None:
-            for sig in (self.capture.opened, self.capture.failed, self.capture.message):
-                sig.disconnect()
-            self.capture.stop()
-            self.capture = None
-
-    def _on_source_opened(self, description: str, w: int, h: int, fps: float) -> None:
-        self.source_info = f"{description} {w}×{h}"
-        self.source_label.setText(self.source_info)
-        self.stack.setCurrentWidget(self.view)
-        self.show_message(f"source: {description} ({w}×{h}, {fps:.0f} fps)")
-
-    def _on_source_failed(self, reason: str) -> None:
-        self.no_source_label.setText(f"{reason}\n\nChoose another source, or plug a camera in and try again:")
-        self.stack.setCurrentWidget(self.no_source)
-        self.source_label.setText("no source")
-        self.show_message(reason)
+    @property
+    def capture(self) -> CaptureThread | None:
+        return self.sources.capture
 
     def _on_stylizer_ready(self, summary: str) -> None:
         self.device_summary = summary
@@ -190,6 +175,11 @@ class MainWindow(QMainWindow):
         cuda = self.box.stylizer is not None and self.box.stylizer.device.type == "cuda"
         if self._auto_resolution and cuda:  # first run on a GPU: more detail by default
             self._set_resolution(512)
+            self._raised_for_gpu = True
+        elif not cuda and getattr(self, "_raised_for_gpu", False):  # the GPU failed: back to the CPU's size
+            self._raised_for_gpu = False
+            if self.resolution_combo.currentData() == 512:
+                self._set_resolution(256)
         self._push_controls()
 
     def _on_result(self) -> None:
@@ -241,7 +231,8 @@ class MainWindow(QMainWindow):
             self._pushed_styles = styles
         return Controls(alpha=self.alpha_slider.value() / 100.0, preserve_color=self.preserve_check.isChecked(),
                         resolution=int(self.resolution_combo.currentData()), style_keys=styles[0],
-                        style_stats=styles[1], weights=styles[2], stabilize=self.stabilize_check.isChecked())
+                        style_stats=styles[1], weights=styles[2], stabilize=self.stabilize_check.isChecked(),
+                        **self.person_control.fields())
 
     def _on_resolution_chosen(self, *_) -> None:
         self._auto_resolution = False
@@ -278,7 +269,15 @@ class MainWindow(QMainWindow):
         return self.library.add_paths(paths, select_first_new)
 
     def _on_style_ready(self, path: str, stats, thumb, cached: bool) -> None:
-        self.gallery.set_ready(path, stats, thumb)
+        if not self.models.stale(stats):  # encoded for the model before a switch: it comes again
+            self.gallery.set_ready(path, stats, thumb)
+
+    def forget_pushed_styles(self) -> None:
+        self._pushed_styles = ((), (), ())
+        self._push_controls()
+
+    def _model(self) -> str:  # read by the stylizer factories in the inference thread (a str)
+        return self.models.factory_model()
 
     def _on_style_failed(self, path: str, reason: str) -> None:
         self.gallery.remove(path)
@@ -374,6 +373,7 @@ class MainWindow(QMainWindow):
         self.preserve_check.setChecked(_bool(s.value("preserve_color", False)))
         self.stabilize_check.setChecked(_bool(s.value("stabilize", True)))  # on unless turned off
         self._set_resolution(_int(s.value("resolution", 256), 256))
+        self.person_control.restore(s)
         self._auto_resolution = not s.contains("resolution")  # until the user picks one
         mode = str(s.value("view_mode", "stylized"))
         self.set_view_mode(mode if mode in MODES else "stylized")
@@ -386,6 +386,8 @@ class MainWindow(QMainWindow):
         s.setValue("stabilize", self.stabilize_check.isChecked())
         s.setValue("resolution", int(self.resolution_combo.currentData()))
         s.setValue("view_mode", self.view.mode)
+        s.setValue("mirror", self.sources.mirror)
+        self.person_control.save(s)
         self.library.save()
         s.sync()
 
@@ -393,14 +395,16 @@ class MainWindow(QMainWindow):
         return [t for t in (self.capture, self.inference, self.jobs) if t is not None]
 
     def shutdown(self) -> None:
-        """Save settings and stop every thread (a recording in progress is finalised)."""
+        """Save settings and stop every thread (a recording in progress is finalised). The capture
+        thread is retired, not waited for (see :mod:`app.workers`)."""
         if self._closed:
             return
         self._closed = True
         self._readout_timer.stop()
         self._save_settings()
+        self.outputs.shutdown()
         capture = self.capture
-        self._stop_capture()
+        self.sources.shutdown()
         self.inference.stop()
         self.jobs.stop()
         self.stopped_threads = [t for t in (capture, self.inference, self.jobs) if t is not None]
@@ -412,17 +416,13 @@ class MainWindow(QMainWindow):
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def _default_factory(device: str, window: MainWindow):
+def _default_factory(device: str, model):
+    """The Stylizer on ``device`` with the chosen ``model()``; if that fails on a GPU, the
+    inference thread falls back to :func:`~app.workers.cpu_fallback` with a one-line notice."""
     def build():
         from engine.runtime.stylizer import Stylizer
 
-        try:
-            return Stylizer(device=device)
-        except InputError as exc:
-            if device != "cuda":
-                raise
-            window.inference.message.emit(f"{exc}; using the CPU instead")
-            return Stylizer(device="cpu")
+        return Stylizer(device=device, model=model())
     return build
 
 

@@ -7,10 +7,12 @@ from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushB
                                QVBoxLayout, QWidget)
 
 from .gallery import BlendPanel, StyleGallery
+from .person_panel import PersonControl
 
 
 class ControlsPanel(QWidget):
-    """Style strength α, preserve-colour and stabilize toggles, the gallery and the blend sliders."""
+    """Style strength α, preserve-colour and stabilize toggles, the Person control, the gallery and
+    the blend sliders."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -19,6 +21,8 @@ class ControlsPanel(QWidget):
         layout.setSpacing(10)
         layout.addWidget(self._strength_group())
         layout.addWidget(self._gallery_group(), 1)
+        self.person = PersonControl(self.gallery)  # in the Style group; needs the gallery
+        self._style_layout.addWidget(self.person)
         blend = QGroupBox("Blend")
         self.blend_panel = BlendPanel(self.gallery)
         QVBoxLayout(blend).addWidget(self.blend_panel)
@@ -33,7 +37,7 @@ class ControlsPanel(QWidget):
 
     def _strength_group(self) -> QGroupBox:
         group = QGroupBox("Style")
-        v = QVBoxLayout(group)
+        v = self._style_layout = QVBoxLayout(group)
         row = QHBoxLayout()
         row.addWidget(QLabel("Strength α"))
         self.alpha_slider = QSlider(Qt.Orientation.Horizontal)

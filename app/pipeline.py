@@ -43,14 +43,15 @@ class LatestSlot:
             return self._seq, self._value
 
     def wait_newer(self, seq: int, timeout: float) -> tuple[int, object] | None:
+        """``(seq, value)`` once a value newer than ``seq`` is there, or None after ``timeout``.
+        Never hands out the None left by :meth:`clear`."""
         with self._cond:
-            if self._seq <= seq:
-                self._cond.wait(timeout)
-            if self._seq <= seq:
-                return None
-            return self._seq, self._value
+            if self._cond.wait_for(lambda: self._seq > seq and self._value is not None, timeout):
+                return self._seq, self._value
+            return None
 
     def clear(self) -> None:
+        """Drop the value (e.g. a frame of the previous source); waiters keep waiting."""
         with self._cond:
             self._value = None
 
@@ -75,6 +76,9 @@ class Controls:
     style_stats: tuple = ()  # StyleStats per key (CPU fp32)
     weights: tuple[float, ...] = ()
     stabilize: bool = False
+    person_mode: str = "all"  # engine.runtime.person_style.MODES
+    person_key: str = ""  # split mode: the person's style (a gallery path) …
+    person_stats: object = None  # … and its StyleStats (CPU fp32)
 
 
 @dataclass(frozen=True)

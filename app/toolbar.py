@@ -1,4 +1,4 @@
-"""The window's toolbar: source, processing resolution, view mode, snapshot, record, output folder.
+"""The window's toolbar: source, mirror, processing resolution, model, view mode, snapshot, record, output folder.
 
 Only widgets; the window connects their signals.
 """
@@ -16,7 +16,8 @@ FILE_ITEM = "__file__"  # the source combo's "Video or image file…" entry
 
 
 class MainToolbar(QToolBar):
-    """``source_combo`` (data: source spec or :data:`FILE_ITEM`), ``resolution_combo`` (data:
+    """``source_combo`` (data: source spec or :data:`FILE_ITEM`), ``mirror_button`` (checkable),
+    ``resolution_combo`` (data:
     shorter side), ``mode_group`` (ids index :data:`~app.view.MODES`), ``snapshot_action``,
     ``record_button`` (checkable), ``output_action``."""
 
@@ -42,12 +43,17 @@ class MainToolbar(QToolBar):
         self.source_combo.addItem("Test pattern", "pattern")
         self.source_combo.addItem("Video or image file…", FILE_ITEM)
         self.addWidget(self.source_combo)
+        self.mirror_button = QToolButton(text="Mirror", checkable=True)
+        self.mirror_button.setToolTip("Flip the camera left–right, like a mirror (cameras only)")
+        self.addWidget(self.mirror_button)
         self.addWidget(QLabel("Resolution"))
         self.resolution_combo = QComboBox()
         for side in RESOLUTIONS:
             self.resolution_combo.addItem(resolution_label(side), side)
         self.resolution_combo.setToolTip("Processing size (shorter side). Lower is faster.")
         self.addWidget(self.resolution_combo)
+        self.model_combo = QComboBox(objectName="model")  # filled by app.model_choice
+        self.addWidget(self.model_combo)
 
     def _add_view_modes(self) -> None:
         self.mode_group = QButtonGroup(self)
@@ -82,6 +88,15 @@ class MainToolbar(QToolBar):
             index = self.source_combo.count() - 1
             self.source_combo.insertItem(index, label, spec)
         self.source_combo.setCurrentIndex(index)
+
+    def set_cameras(self, cameras: list[tuple[str, str]]) -> None:
+        """Replace the camera items by ``(spec, name)`` pairs, listed first."""
+        for i in reversed(range(self.source_combo.count())):
+            if str(self.source_combo.itemData(i)).isdigit():
+                self.source_combo.removeItem(i)
+        for i, (spec, name) in enumerate(cameras):
+            self.source_combo.insertItem(i, name if len(name) <= 32 else name[:31] + "…", spec)
+            self.source_combo.setItemData(i, f"camera {spec}: {name}", Qt.ItemDataRole.ToolTipRole)
 
     def set_resolution(self, side: int) -> None:
         index = self.resolution_combo.findData(side)

@@ -5,8 +5,9 @@
 
 Opens ``MainWindow`` exactly as ``python main.py`` does (real capture and inference threads, the
 default styles, the trained decoder), with throw-away settings and outputs, fixes the processing
-resolution, waits ``--warmup`` seconds, then samples the readout (``window.fps``, what the status
-bar shows) once a second and also counts the results that reached the GUI. Prints one JSON line.
+resolution, waits for the first stylized frame and then ``--warmup`` seconds, then samples the
+readout (``window.fps``, what the status bar shows) once a second and also counts the results that
+reached the GUI. Prints one JSON line. ``--person MODE`` turns the Person control on.
 The frame the engine sees is the source frame resized to ``--resolution`` on its shorter side
 (640×360 at 256 → 455×256), so ``python main.py bench --sizes 455x256 --modes fast`` is the
 matching benchmark.
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=15.0)
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     p.add_argument("--stabilize", choices=["on", "off"], default="on", help="the Stabilize toggle (app default: on)")
+    p.add_argument("--person", default="all",
+                   choices=["all", "keep_person", "keep_background", "split"],
+                   help="the Person control's mode (split: the last gallery style on the person)")
     p.add_argument("--json", default=None, help="also write the result here")
     args = p.parse_args(argv)
 
@@ -48,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         window.show()
         window._set_resolution(args.resolution)
         window.stabilize_check.setChecked(args.stabilize == "on")
+        person = window.person_control
+        person.mode_combo.setCurrentIndex(person.mode_combo.findData(args.person))
 
         def pump(seconds: float) -> None:
             end = time.monotonic() + seconds
@@ -55,7 +61,13 @@ def main(argv: list[str] | None = None) -> int:
                 app.processEvents()
                 time.sleep(0.005)
 
+        waited = time.monotonic()
+        while not _styled(window) and time.monotonic() - waited < 600:  # styles still encoding
+            pump(1.0)
         pump(args.warmup)
+        person.style_combo.setCurrentIndex(person.style_combo.count() - 1)
+        if person.mode != args.person:
+            raise SystemExit(f"the Person control is unavailable: {person.reason}")
         readouts, first_t = [], window._last_result_t
         start, results_before = time.monotonic(), window.results_shown
         while time.monotonic() - start < args.seconds:
@@ -66,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.monotonic() - start
         window.close()
         pump(0.5)
-    result = dict(source=args.source, resolution=args.resolution, stabilize=args.stabilize,
+    result = dict(source=args.source, resolution=args.resolution, stabilize=args.stabilize, person=args.person,
                   device=window.device_summary,
                   readout_fps_median=statistics.median(readouts) if readouts else None,
                   readout_fps_min=min(readouts, default=None), readout_fps_max=max(readouts, default=None),
@@ -77,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(line + "\n")
     return 0
+
+
+def _styled(window) -> bool:
+    """The newest result shown is stylized (every default style encoded, the model loaded)."""
+    _, result = window.results.latest()
+    return result is not None and result.styled
 
 
 if __name__ == "__main__":

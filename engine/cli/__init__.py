@@ -8,7 +8,8 @@ SUBCOMMANDS = {
     "video": ("engine.cli.video", "stylize a video file"),
     "flicker": ("engine.cli.flicker", "temporal-consistency metric of a stylized video"),
     "bench": ("engine.cli.bench", "frames/s and latency of the per-frame pipeline"),
-    "train": ("engine.cli.train", "train the decoder"),
+    "train": ("engine.cli.train", "train the decoder (--model lite: distil the lite network)"),
     "evaluate": ("engine.cli.evaluate", "content/style/structure metrics of a decoder (paper Fig. 3)"),
     "encoder-scales": ("engine.cli.gatys", "recompute the encoder's Gatys normalisation"),
+    "live": ("engine.cli.live", "the stylized camera without a window: a local stream and/or a virtual camera"),
 }

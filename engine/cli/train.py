@@ -1,13 +1,21 @@
-"""``main.py train``: train the decoder (paper Sec. 6; see engine.training.train for the extras)."""
+"""``main.py train``: train the decoder (paper Sec. 6; see engine.training.train for the extras), or
+with ``--model lite`` distil the lite network (engine.training.lite_train; runs under
+``torchrun --nproc_per_node N main.py train --model lite …`` too)."""
 from __future__ import annotations
 
+import os
+
 from engine.cli.common import options_from
+from engine.errors import InputError
 
 
 def add_arguments(p) -> None:
+    p.add_argument("--model", default="vgg", choices=["vgg", "lite"],
+                   help="vgg: the AdaIN decoder (default); lite: distil the lite network from the VGG model")
     p.add_argument("--content", default="../shared/data/content", help="folder of photos")
     p.add_argument("--style", default="../shared/data/style", help="folder of paintings")
-    p.add_argument("--out", default="runs/decoder", help="run folder (logs, previews, checkpoint)")
+    p.add_argument("--out", default=None, help="run folder (logs, previews, checkpoint; default runs/decoder "
+                                                  "or runs/lite)")
     p.add_argument("--iters", type=int, default=160_000)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=256)
@@ -34,12 +42,37 @@ def add_arguments(p) -> None:
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop cleanly after N minutes")
     p.add_argument("--init", default="", help="start from these decoder weights")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--split", default=None, metavar="JSON",
+                   help="held-out split (default models/eval_split.json; made by its seeded rule if missing)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    lite = p.add_argument_group("lite model (--model lite)")
+    lite.add_argument("--teacher", default="", metavar="PATH",
+                      help="the VGG decoder to distil (default models/decoder.safetensors)")
+    lite.add_argument("--pixel-weight", type=float, default=10.0, help="L1 to the teacher's output")
+    lite.add_argument("--perceptual-weight", type=float, default=1.0,
+                      help="MSE to the teacher output's VGG relu2_1..relu4_1 features")
+    lite.add_argument("--temporal-weight", type=float, default=50.0,
+                      help="compound regularisation: a warped, noised copy gives the warped output")
+    lite.add_argument("--alpha-one", type=float, default=0.5,
+                      help="fraction of samples at α = 1 (the rest uniform in [0, 1])")
+    lite.add_argument("--widths", type=int, nargs=3, default=[16, 32, 64], metavar=("C1", "C2", "C3"),
+                      help="channels at 1/2, 1/4, 1/8")
+    lite.add_argument("--blocks", type=int, default=3, help="modulated residual blocks at 1/8")
 
 
 def run(args) -> int:
-    from engine.training.train import TrainConfig, train
-
-    path = train(options_from(args, TrainConfig), resume=args.resume)
-    print(path)
+    if args.model == "lite":
+        from engine.training.lite_train import LiteTrainConfig, train
+        cls = LiteTrainConfig
+    else:
+        from engine.training.train import TrainConfig as cls, train
+    if args.split is None:
+        del args.split  # the config's default
+    if args.out is None:
+        args.out = "runs/lite" if args.model == "lite" else "runs/decoder"
+    if args.model == "vgg" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise InputError(None, "several processes (torchrun) are supported for --model lite only")
+    path = train(options_from(args, cls), resume=args.resume)
+    if os.environ.get("RANK", "0") == "0":
+        print(path)
     return 0

@@ -8,7 +8,8 @@ from engine.media.video import DEFAULT_CRF, output_format, probe_video, short_in
 
 
 def add_arguments(p) -> None:
-    from engine.cli.common import add_model_arguments
+    from engine.cli.common import add_model_arguments, add_model_choice
+    from engine.cli.person_options import add_person_arguments
 
     p.add_argument("input", help="video file to stylize")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mov, .mkv)")
@@ -26,7 +27,9 @@ def add_arguments(p) -> None:
                    help="temporal anti-flicker stage (default on)")
     p.add_argument("--crf", type=int, default=DEFAULT_CRF,
                    help=f"H.264 quality, lower is better (default {DEFAULT_CRF})")
+    add_person_arguments(p)
     add_model_arguments(p)
+    add_model_choice(p)
 
 
 def _check_args(args) -> None:
@@ -47,15 +50,25 @@ def run(args) -> int:
     import torch
 
     from engine.media.imageio import load_image_rgb
+    from engine.cli.common import model_note, model_of
+    from engine.cli.person_options import person_mode
+    from engine.nets.adain import blend_stats
+    from engine.runtime.person_style import PersonFrames, set_split_styles
     from engine.runtime.stylizer import Stylizer
 
     _check_args(args)
+    mode = person_mode(args)
     info = probe_video(args.input)
     styles = [load_image_rgb(s) for s in args.style]
+    person_styles = [load_image_rgb(s) for s in args.person_style or ()]
     stylizer = Stylizer(device=args.device, decoder=args.decoder, encoder=args.encoder,
-                        style_side=args.style_size)
+                        style_side=args.style_size, model=model_of(args), lite=args.lite)
+    model_note(stylizer, args)
     try:
         stylizer.set_styles(styles, args.weights)
+        if person_styles:
+            set_split_styles(stylizer, blend_stats([stylizer.encode_style(s) for s in person_styles],
+                                                   [1.0] * len(person_styles)), stylizer.plan.blended)
     except ValueError as exc:
         raise InputError(None, str(exc)) from None
     stylizer.alpha = args.alpha
@@ -63,7 +76,8 @@ def run(args) -> int:
     stylizer.stabilize = args.stabilize == "on"
     stylizer.reset()
     try:
-        count = stylize_video(args.input, args.output, stylizer, size=args.size, crf=args.crf)
+        frames = stylizer if mode == "all" else PersonFrames(stylizer, mode)
+        count = stylize_video(args.input, args.output, frames, size=args.size, crf=args.crf)
     except torch.cuda.OutOfMemoryError:
         raise InputError(args.input, "out of GPU memory; try a smaller --size or --device cpu") from None
     print(f"{args.output}: {count} frames", file=sys.stderr)

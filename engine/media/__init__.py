@@ -1,5 +1,6 @@
 """Media I/O: images (load/save/convert), live frame sources (camera, video file, image, the
-generated pattern) and video files (probe, read, write, stylize through a callback).
+generated pattern), video files (probe, read, write, stylize through a callback) and outputs
+for other apps (``outputs``: virtual camera, MJPEG stream server).
 
 Imports nothing above ``engine.errors`` / ``engine.files``.
 """

@@ -120,7 +120,14 @@ def resize_short_side(rgb: np.ndarray, short_side: int) -> np.ndarray:
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     """``HxWx3`` uint8 → ``[1,3,H,W]`` float32 in [0,1]."""
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    return torch.from_numpy(writable(rgb)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+
+
+def writable(arr: np.ndarray) -> np.ndarray:
+    """``arr`` as a C-contiguous, writable array (a copy only when needed): torch.from_numpy
+    warns on read-only arrays such as ``np.asarray`` of a PIL image or a broadcast view."""
+    arr = np.ascontiguousarray(arr)
+    return arr if arr.flags.writeable else arr.copy()
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

@@ -12,153 +12,30 @@ device path or stream URL (camera-like live source), ``"pattern"`` (optionally
 A live source that stops delivering frames raises :class:`SourceLost` from ``read``; the caller
 may then call :meth:`CameraSource.reconnect` until it returns True.
 
+Cameras live in :mod:`engine.media.camera` (re-exported here); the base classes in
+:mod:`engine.media.frames`.
+
 No Qt here: the app's capture thread drives these objects.
 """
 from __future__ import annotations
 
 import math
 import os
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from engine.errors import InputError, check_input_file
+from .camera import (MAX_FAILED_READS, CameraInfo, CameraRequest, CameraSource, CameraUnavailable,  # noqa: F401
+                     camera_backends, camera_failure, configure_opencv, list_cameras)
+from .frames import DEFAULT_STILL_FPS, FrameSource, Pacer, SourceLost, as_bgr
 from .imageio import IMAGE_SUFFIXES, load_image_bgr
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".wmv", ".mpg", ".mpeg", ".ogv",
                   ".flv", ".3gp", ".ts", ".mts"}
 STREAM_PREFIXES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "/dev/video")
-DEFAULT_STILL_FPS = 30.0
 DEFAULT_PATTERN_SIZE = (640, 480)
-MAX_FAILED_READS = 8  # consecutive failed camera reads before the camera counts as lost
-
-
-class SourceLost(RuntimeError):
-    """A live source (camera, stream) stopped delivering frames."""
-
-
-class Pacer:
-    """Sleeps so that successive :meth:`wait` calls return ``1/fps`` apart (no catch-up bursts)."""
-
-    def __init__(self, fps: float):
-        self.period = 1.0 / max(fps, 1e-3)
-        self._next: float | None = None
-
-    def wait(self) -> None:
-        now = time.monotonic()
-        if self._next is None or now - self._next > self.period:
-            self._next = now  # first frame, or we fell behind: restart the clock
-        elif self._next > now:
-            time.sleep(self._next - now)
-        self._next += self.period
-
-
-class FrameSource:
-    """Base class. ``read()`` → ``HxWx3`` uint8 BGR; ``close()`` releases the device or file."""
-
-    #: True for cameras and streams: frames can stop coming (see :class:`SourceLost`).
-    live = False
-    description = "source"
-    fps = DEFAULT_STILL_FPS
-
-    def read(self) -> np.ndarray:
-        raise NotImplementedError
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(width, height) of the frames."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        self.closed = True
-
-    closed = False
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-# --- camera / stream ------------------------------------------------------------------------
-
-class CameraSource(FrameSource):
-    """An OpenCV capture device: camera index, ``/dev/videoN`` or a stream URL.
-
-    ``read`` raises :class:`SourceLost` after :data:`MAX_FAILED_READS` failed grabs in a row;
-    :meth:`reconnect` reopens the device and returns True once a frame comes again.
-    """
-
-    live = True
-
-    def __init__(self, target: int | str, width: int | None = None, height: int | None = None):
-        self.target = target
-        self.requested_size = (width, height)
-        self.description = f"camera {target}" if isinstance(target, int) else str(target)
-        self._cap = None
-        self._size = (0, 0)
-        self._pending: np.ndarray | None = None
-        if not self._open():
-            raise InputError(self.description, "no camera found (not connected, or in use by another app)"
-                             if isinstance(target, int) else "cannot open this capture device or stream")
-
-    def _open(self) -> bool:
-        import cv2
-
-        self._release()
-        cap = cv2.VideoCapture(self.target)
-        if not cap.isOpened():
-            cap.release()
-            return False
-        w, h = self.requested_size
-        if w and h:
-            cap.set(cv2.CAP_PROP_FRAME_WIDTH, w)
-            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, h)
-        ok, frame = cap.read()
-        if not ok or frame is None:
-            cap.release()
-            return False
-        self._cap = cap
-        self._pending = _as_bgr(frame)
-        self._size = (self._pending.shape[1], self._pending.shape[0])
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if 1.0 <= fps <= 240.0 else 30.0
-        return True
-
-    def read(self) -> np.ndarray:
-        if self._pending is not None:
-            frame, self._pending = self._pending, None
-            return frame
-        if self._cap is None:
-            raise SourceLost(f"{self.description}: not connected")
-        for _ in range(MAX_FAILED_READS):
-            ok, frame = self._cap.read()
-            if ok and frame is not None and frame.size:
-                frame = _as_bgr(frame)
-                self._size = (frame.shape[1], frame.shape[0])
-                return frame
-            time.sleep(0.02)
-        self._release()
-        raise SourceLost(f"{self.description}: stopped delivering frames")
-
-    def reconnect(self) -> bool:
-        """Try once to reopen the device; True when it delivers frames again."""
-        return self._open()
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self._size
-
-    def _release(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-
-    def close(self) -> None:
-        self._release()
-        self.closed = True
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -181,7 +58,7 @@ class VideoFileSource(FrameSource):
         if first is None:
             self._cap.release()
             raise InputError(self.path, "not a readable video (no frame could be decoded)")
-        self._pending: np.ndarray | None = _as_bgr(first)
+        self._pending: np.ndarray | None = as_bgr(first)
         self._size = (self._pending.shape[1], self._pending.shape[0])
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1.0 <= fps <= 240.0 else 25.0
@@ -203,7 +80,7 @@ class VideoFileSource(FrameSource):
         ok, frame = self._cap.read()
         if not ok or frame is None or not frame.size:
             return None
-        frame = _as_bgr(frame)
+        frame = as_bgr(frame)
         if (frame.shape[1], frame.shape[0]) != self._size:  # odd streams that change size
             import cv2
 
@@ -464,20 +341,23 @@ class _PatternScene:
 
 # --- factory --------------------------------------------------------------------------------
 
-def open_source(spec: int | str | os.PathLike | None, pattern_size: tuple[int, int] | None = None) -> FrameSource:
+def open_source(spec: int | str | os.PathLike | None, pattern_size: tuple[int, int] | None = None,
+                camera: CameraRequest | None = None, stop: threading.Event | None = None) -> FrameSource:
     """Open a source from a spec: camera index (int or ``"0"``), ``"pattern"`` or
-    ``"pattern:WxH"``, a capture device path or stream URL, or an image / video file."""
+    ``"pattern:WxH"``, a capture device path or stream URL, or an image / video file.
+    ``camera``: the mode cameras are asked for; ``stop``: cuts a camera's retries short."""
     if spec is None:
         spec = 0
+    r = camera or CameraRequest()
     if isinstance(spec, int):
-        return CameraSource(spec)
+        return CameraSource(spec, r.width, r.height, r.fps, r.fourcc, stop=stop)
     text = os.fspath(spec).strip()
     if text.isdigit():
-        return CameraSource(int(text))
+        return CameraSource(int(text), r.width, r.height, r.fps, r.fourcc, stop=stop)
     if text.lower() == "pattern" or text.lower().startswith("pattern:"):
         return PatternSource(*(_pattern_size(text) or pattern_size or DEFAULT_PATTERN_SIZE))
     if text.lower().startswith(STREAM_PREFIXES):
-        return CameraSource(text)
+        return CameraSource(text, r.width, r.height, r.fps, r.fourcc, stop=stop)
     return open_file_source(text)
 
 
@@ -511,19 +391,6 @@ def _pattern_size(text: str) -> tuple[int, int] | None:
     return w, h
 
 
-def _as_bgr(frame: np.ndarray) -> np.ndarray:
-    """Captured frames as contiguous ``HxWx3`` uint8 (grey and BGRA devices exist)."""
-    if frame.dtype != np.uint8:
-        scale = 255.0 / max(float(frame.max(initial=0)), 1.0) if frame.dtype != np.uint16 else 1 / 257
-        frame = np.clip(frame.astype(np.float32) * scale, 0, 255).astype(np.uint8)
-    if frame.ndim == 2:
-        frame = np.repeat(frame[:, :, None], 3, axis=2)
-    elif frame.shape[2] == 4:
-        frame = frame[:, :, :3]
-    elif frame.shape[2] == 1:
-        frame = np.repeat(frame, 3, axis=2)
-    return np.ascontiguousarray(frame)
-
-
-__all__ = ["FrameSource", "CameraSource", "VideoFileSource", "ImageSource", "PatternSource", "SourceLost",
-           "Pacer", "open_source", "open_file_source"]
+__all__ = ["FrameSource", "CameraSource", "CameraRequest", "CameraInfo", "CameraUnavailable", "VideoFileSource",
+           "ImageSource", "PatternSource", "SourceLost", "Pacer", "open_source", "open_file_source", "list_cameras",
+           "camera_failure", "camera_backends", "configure_opencv"]

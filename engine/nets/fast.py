@@ -15,8 +15,13 @@ rounding) with less work; every change is exact algebra, checked in ``tests/test
   implicit in the conv kernel) whose border rows/columns are then recomputed from thin
   reflection-padded strips. ``pad_mode="copy"``: an explicit ``F.pad`` (one copy per conv).
   The sub-pixel layers write their output straight into a reflection-padded buffer.
-- **Fused conv + ReLU** where the backend offers it (oneDNN on CPU, cuDNN on CUDA), probed
-  once with a numeric check; otherwise conv then in-place ReLU.
+- **Fused conv + ReLU** on CPU (oneDNN), probed once with a numeric check; elsewhere conv then
+  in-place ReLU (cuDNN's fused op is reported up to 17× slower with channels_last and 3 input
+  channels, pytorch issue 68506, and has not been measured here).
+- **Padding that keeps channels_last**: where ``F.pad`` returns NCHW (CUDA), the 1-pixel pad is
+  written into a channels_last buffer instead, so no conv gets a converted input.
+- **Max-pool without indices** on CUDA: a reshape + ``amax`` (``max_pool2d`` there computes
+  int64 indices, ~460 MB per 1080p frame); CPU's ``max_pool2d`` computes none and is faster.
 - **AdaIN and the α mix as one affine map**: ``(1−α)·f + α·(σ_s(f−μ)/σ + μ_s)`` is
   ``f·(1−α+α·σ_s/σ) + α·(μ_s − μ·σ_s/σ)``, per channel, statistics in fp32.
 
@@ -112,12 +117,21 @@ def _plain_conv(x, w, b, padding, relu):
     return y.relu_() if relu else y
 
 
-def pick_conv(device: torch.device, dtype: torch.dtype, memory_format, fused: bool | None = None):
-    """The conv(+ReLU) function for this device: a fused backend op when it exists and agrees
-    numerically with conv + ReLU on a probe input, else plain conv + in-place ReLU."""
+def fused_candidate(device_type: str, fused: bool | None = None):
+    """The fused conv+ReLU op worth probing on a device, or None. CUDA only on request
+    (``fused=True``): cuDNN's op is slower than conv + ReLU for some real layer shapes."""
     if fused is False:
-        return _plain_conv
-    candidate = {"cpu": _mkldnn_conv, "cuda": _cudnn_conv_relu}.get(device.type)
+        return None
+    if device_type == "cuda":
+        return _cudnn_conv_relu if fused else None
+    return {"cpu": _mkldnn_conv}.get(device_type)
+
+
+def pick_conv(device: torch.device, dtype: torch.dtype, memory_format, fused: bool | None = None):
+    """The conv(+ReLU) function for this device: a fused backend op when :func:`fused_candidate`
+    names one and it agrees numerically with conv + ReLU on a probe input, else plain conv +
+    in-place ReLU."""
+    candidate = fused_candidate(device.type, fused)
     if candidate is None:
         return _plain_conv
     try:
@@ -189,6 +203,8 @@ class FastNet(nn.Module):
             raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {self.pad_mode!r}")
         self.conv = pick_conv(self.device, dtype, memory_format, fused)
         self.fused = self.conv is not _plain_conv
+        self.pool = pick_pool(self.device)
+        self.pad_keeps_format = pad_keeps_format(self.device, dtype, memory_format)
         enc_ops, self.first_rgb, self.first_bgr = self._encoder_ops(encoder)
         dec_ops, self.last_rgb, self.last_bgr = self._decoder_ops(decoder)
         self.enc_ops, self.dec_ops = enc_ops, dec_ops
@@ -249,7 +265,7 @@ class FastNet(nn.Module):
         padded = False
         for op in ops:
             if op.kind == "pool":
-                x, padded = F.max_pool2d(x, 2, 2, ceil_mode=True), False
+                x, padded = self.pool(x), False
             elif op.kind == "sub":
                 x, padded = self._subpixel(x, op), True
             else:
@@ -261,7 +277,7 @@ class FastNet(nn.Module):
         if padded:
             return self.conv(x, op.weight, op.bias, 0, op.relu)
         if self.pad_mode == "copy":
-            return self.conv(F.pad(x, (1, 1, 1, 1), mode="reflect"), op.weight, op.bias, 0, op.relu)
+            return self.conv(self._pad1(x, "reflect"), op.weight, op.bias, 0, op.relu)
         y = self.conv(x, op.weight, op.bias, 1, op.relu)
         self._fix_borders(y, x, op)
         return y
@@ -271,19 +287,26 @@ class FastNet(nn.Module):
         reflection-padded result, computed on 2-pixel strips of ``x`` (both ends batched)."""
         n = x.shape[0]
         rows = torch.cat([x[:, :, :2], x[:, :, -2:]])
-        r = self.conv(F.pad(rows, (1, 1, 1, 1), mode="reflect"), op.weight, op.bias, 0, op.relu)
+        r = self.conv(self._pad1(rows, "reflect"), op.weight, op.bias, 0, op.relu)
         y[:, :, :1].copy_(r[:n, :, :1])
         y[:, :, -1:].copy_(r[n:, :, -1:])
         cols = torch.cat([x[..., :2], x[..., -2:]])
-        c = self.conv(F.pad(cols, (1, 1, 1, 1), mode="reflect"), op.weight, op.bias, 0, op.relu)
+        c = self.conv(self._pad1(cols, "reflect"), op.weight, op.bias, 0, op.relu)
         y[..., :1].copy_(c[:n, ..., :1])
         y[..., -1:].copy_(c[n:, ..., -1:])
+
+    def _pad1(self, x: torch.Tensor, mode: str) -> torch.Tensor:
+        """1-pixel ``reflect``/``replicate`` pad of ``x [N,C,H,W]`` → ``[N,C,H+2,W+2]`` in the
+        network's memory format (``F.pad`` where it keeps it, else a buffer + ring fill)."""
+        if self.pad_keeps_format:
+            return F.pad(x, (1, 1, 1, 1), mode=mode)
+        return pad1_into(x, mode, self.memory_format)
 
     def _subpixel(self, x: torch.Tensor, op: Op) -> torch.Tensor:
         """Nearest ×2 up-sampling + 3×3 conv (+ReLU) of ``x [N,C,H,W]`` → ``[N,C',2H+2,2W+2]``,
         already reflection-padded by one pixel for the next conv."""
         n, _, h, w = x.shape
-        full = self.conv(F.pad(x, (1, 1, 1, 1), mode="replicate"), op.weight, op.bias, 0, op.relu)
+        full = self.conv(self._pad1(x, "replicate"), op.weight, op.bias, 0, op.relu)
         cout = full.shape[1] // 4
         out = torch.empty((n, cout, 2 * h + 2, 2 * w + 2), device=x.device, dtype=full.dtype,
                           memory_format=self.memory_format)
@@ -312,6 +335,55 @@ class FastNet(nn.Module):
         y = self.decode(target, bgr255=True)[0, :, :h, :w].permute(1, 2, 0)
         out.copy_(y.clamp_(0, 255))
         return out
+
+
+def pad1_into(x: torch.Tensor, mode: str, memory_format=torch.channels_last) -> torch.Tensor:
+    """``F.pad(x, (1, 1, 1, 1), mode)`` for ``reflect``/``replicate``, written into a new
+    ``[N,C,H+2,W+2]`` tensor of ``memory_format`` (one copy, no layout conversion)."""
+    n, c, h, w = x.shape
+    out = torch.empty((n, c, h + 2, w + 2), device=x.device, dtype=x.dtype, memory_format=memory_format)
+    out[:, :, 1:-1, 1:-1].copy_(x)
+    return reflect_fill_ring(out) if mode == "reflect" else replicate_fill_ring(out)
+
+
+def replicate_fill_ring(p: torch.Tensor) -> torch.Tensor:
+    """Fill the 1-pixel ring of ``p [N,C,H+2,W+2]`` by repeating its edge pixels (in place)."""
+    p[:, :, :1, 1:-1].copy_(p[:, :, 1:2, 1:-1])
+    p[:, :, -1:, 1:-1].copy_(p[:, :, -2:-1, 1:-1])
+    p[..., :1].copy_(p[..., 1:2])
+    p[..., -1:].copy_(p[..., -2:-1])
+    return p
+
+
+def pad_keeps_format(device: torch.device, dtype: torch.dtype, memory_format) -> bool:
+    """True when ``F.pad`` (reflect) returns ``memory_format`` on this device (CPU: yes; CUDA:
+    NCHW, which would make every conv convert its input)."""
+    probe = torch.zeros((1, 4, 3, 3), device=device, dtype=dtype).contiguous(memory_format=memory_format)
+    return F.pad(probe, (1, 1, 1, 1), mode="reflect").is_contiguous(memory_format=memory_format)
+
+
+def max_pool2x2(x: torch.Tensor) -> torch.Tensor:
+    """2×2 max-pool, stride 2, ``ceil_mode`` (odd sizes keep the last row/column)."""
+    return F.max_pool2d(x, 2, 2, ceil_mode=True)
+
+
+def amax_pool2x2(x: torch.Tensor) -> torch.Tensor:
+    """:func:`max_pool2x2` as a reshape + ``amax`` (no indices), ``[N,C,H,W]`` → ``[N,C,⌈H/2⌉,⌈W/2⌉]``
+    in the input's memory format. Channels_last: the row pairs are reduced by ``amax`` on an
+    NHWC view, the column pairs (adjacent channel blocks there) by one ``maximum``."""
+    n, c, h, w = x.shape
+    if h % 2 or w % 2:  # ceil_mode: a -inf row/column never wins
+        x = F.pad(x, (0, w % 2, 0, h % 2), value=float("-inf"))
+        h, w = h + h % 2, w + w % 2
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        rows = x.permute(0, 2, 3, 1).reshape(n, h // 2, 2, w // 2, 2 * c).amax(dim=2)  # [N,H/2,W/2,2C]
+        return torch.maximum(rows[..., :c], rows[..., c:]).permute(0, 3, 1, 2)
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).amax(dim=(3, 5))
+
+
+def pick_pool(device: torch.device):
+    """``max_pool2d`` on CPU (it computes no indices there), the ``amax`` pool elsewhere."""
+    return max_pool2x2 if device.type == "cpu" else amax_pool2x2
 
 
 def reflect_fill_ring(p: torch.Tensor) -> torch.Tensor:
@@ -350,5 +422,6 @@ def adain_mix(feat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
 
 
 __all__ = ["FastNet", "Op", "adain_mix", "fold_preprocess", "subpixel_weight", "last_conv_bgr255",
-           "pad_to_stride", "reflect_fill_ring", "pick_conv", "default_pad_mode", "fused_flop_formulas",
-           "PAD_MODES"]
+           "pad_to_stride", "reflect_fill_ring", "replicate_fill_ring", "pad1_into", "pad_keeps_format",
+           "amax_pool2x2", "max_pool2x2", "pick_pool", "pick_conv", "fused_candidate", "default_pad_mode",
+           "fused_flop_formulas", "PAD_MODES"]

@@ -6,12 +6,23 @@ graph — uint8 → fp16 conversion, :meth:`FastNet.stylize_frame` (encoder, Ada
 clamp and uint8 conversion, all on the device — and download the uint8 result into a second
 pinned buffer. The style statistics and α live in device tensors that the graph reads, so
 changing styles or sliders never re-captures; a new frame size captures a new graph (the old
-one is released first). If capture fails, the same buffers run eagerly (``graph=False``).
+one is released first). If capture fails, the same buffers run eagerly (``graph=False``) until
+the size changes; running out of memory during capture is raised, so the caller can lower the
+resolution.
 
-Only used when the stylizer's device is CUDA; importing this module is safe anywhere.
+Threads: every call holds ``lock`` (the Stylizer's device lock, also held by style encoding and
+snapshots on other threads), so no other CUDA work of the app runs during warm-up or capture;
+capture uses ``capture_error_mode="thread_local"``. cuDNN autotuning (``cudnn.benchmark``) is
+on only inside these calls: the fixed live sizes are tuned once, a snapshot's odd size on the
+jobs thread is not.
+
+``cuda`` is the ``torch.cuda`` module; tests pass a fake that records the calls. Only used when
+the stylizer's device is CUDA; importing this module is safe anywhere.
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
 
 import numpy as np
@@ -23,18 +34,23 @@ from .fast import FastNet
 class CudaFrameRunner:
     """``runner(frame_bgr, mean, std, alpha, graph=True) -> HxWx3 uint8 BGR`` for one FastNet."""
 
-    def __init__(self, net: FastNet, device: torch.device | str = "cuda", warmup: int = 3):
+    def __init__(self, net: FastNet, device: torch.device | str = "cuda", warmup: int = 3,
+                 lock: threading.RLock | None = None, cuda=None):
         self.net = net
         self.device = torch.device(device)
         self.warmup = warmup
+        self.lock = lock or threading.RLock()
+        self.cuda = cuda or torch.cuda
         self.size: tuple[int, int] | None = None
-        self.graph: torch.cuda.CUDAGraph | None = None
-        self.graph_failed = False
-        torch.backends.cudnn.benchmark = True  # fixed sizes: let cuDNN pick the fastest kernels
+        self.graph = None
+        self.graph_failed = False  # for the current size only
 
-    @torch.inference_mode()
     def __call__(self, frame_bgr: np.ndarray, mean: torch.Tensor, std: torch.Tensor, alpha: float,
                  graph: bool = True) -> np.ndarray:
+        with self.lock, cudnn_benchmark(), torch.inference_mode():
+            return self._run(frame_bgr, mean, std, alpha, graph)
+
+    def _run(self, frame_bgr, mean, std, alpha, graph: bool) -> np.ndarray:
         h, w = frame_bgr.shape[:2]
         if self.size != (h, w):
             self._allocate(h, w)
@@ -43,9 +59,8 @@ class CudaFrameRunner:
         self.mean.copy_(mean, non_blocking=True)
         self.std.copy_(std, non_blocking=True)
         self.alpha.fill_(min(max(float(alpha), 0.0), 1.0))
-        if graph and not self.graph_failed:
-            if self.graph is None:
-                self._capture()
+        if graph and self.graph is None and not self.graph_failed:
+            self._capture()
         if graph and self.graph is not None:
             self.graph.replay()
         else:
@@ -56,40 +71,69 @@ class CudaFrameRunner:
         return self.out_host.numpy().copy()  # the pinned buffer is reused by the next frame
 
     def _allocate(self, h: int, w: int) -> None:
-        """Buffers for frames of ``h``×``w``; drops the graph captured for the previous size."""
-        self.graph = None
-        dev = self.device
-        self.in_host = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
-        self.out_host = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
+        """Buffers for frames of ``h``×``w``; drops the graph of the previous size and its failure."""
+        self.graph, self.graph_failed = None, False
+        dev, pin = self.device, self.device.type == "cuda"
+        self.in_host = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=pin)
+        self.out_host = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=pin)
         self.in_dev = torch.empty((h, w, 3), dtype=torch.uint8, device=dev)
         self.out_dev = torch.empty((h, w, 3), dtype=torch.uint8, device=dev)
         self.mean = torch.zeros(512, dtype=torch.float32, device=dev)
         self.std = torch.ones(512, dtype=torch.float32, device=dev)
         self.alpha = torch.ones((), dtype=torch.float32, device=dev)
-        self.done = torch.cuda.Event()
+        self.done = self.cuda.Event()
         self.size = (h, w)
 
     def _step(self) -> None:
         self.net.stylize_frame(self.in_dev, self.mean, self.std, self.alpha, self.out_dev)
 
     def _capture(self) -> None:
-        """Warm up on a side stream (cuDNN autotuning, lazy init), then capture one frame."""
+        """Warm up on a side stream (cuDNN autotuning, lazy init), then capture one frame. The
+        current stream is restored whatever fails; out of memory is raised, other failures
+        leave this size eager."""
+        cuda, dev = self.cuda, self.device
         try:
-            side = torch.cuda.Stream(device=self.device)
-            side.wait_stream(torch.cuda.current_stream(self.device))
-            with torch.cuda.stream(side):
+            side = cuda.Stream(device=dev)
+            side.wait_stream(cuda.current_stream(dev))
+            with cuda.stream(side):
                 for _ in range(self.warmup):
                     self._step()
-            torch.cuda.current_stream(self.device).wait_stream(side)
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                self._step()
+            cuda.current_stream(dev).wait_stream(side)
+            cuda.synchronize(dev)
+            graph = cuda.CUDAGraph()
+            with cuda.stream(cuda.Stream(device=dev)):  # restores the current stream on any exit
+                graph.capture_begin(capture_error_mode="thread_local")
+                try:
+                    self._step()
+                finally:
+                    graph.capture_end()
             self.graph = graph
         except Exception as exc:  # noqa: BLE001 - fall back to eager frames, same buffers
             self.graph, self.graph_failed = None, True
-            torch.cuda.synchronize(self.device)
-            warnings.warn(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); running eagerly",
-                          RuntimeWarning, stacklevel=3)
+            with contextlib.suppress(Exception):
+                cuda.synchronize(dev)
+            if _out_of_memory(exc):
+                with contextlib.suppress(Exception):
+                    cuda.empty_cache()
+                raise
+            warnings.warn(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); running eagerly "
+                          f"at {self.size[1]}x{self.size[0]}", RuntimeWarning, stacklevel=4)
 
 
-__all__ = ["CudaFrameRunner"]
+@contextlib.contextmanager
+def cudnn_benchmark():
+    """``torch.backends.cudnn.benchmark`` on inside the block only (a process-wide flag: hold
+    the device lock around it)."""
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+__all__ = ["CudaFrameRunner", "cudnn_benchmark"]

@@ -8,6 +8,7 @@ is ignored (and overwritten by the next save).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from engine.nets.adain import StyleStats
+from engine.nets.lite import LiteStyle
 from engine.nets.encoder import cache_dir
 from engine.errors import InputError
 from engine.nets.weights import save_safetensors_atomic
@@ -59,7 +61,10 @@ class StyleCache:
     def put(self, path: str | os.PathLike, stats: StyleStats, digest: str | None = None) -> None:
         """Store statistics for the style file at ``path``. A read-only cache dir is not an error."""
         digest = digest or file_digest(path)
-        tensors = {"mean": stats.mean.detach().float().cpu(), "std": stats.std.detach().float().cpu()}
+        if isinstance(stats, LiteStyle):  # the lite model's representation (its own encoder_id)
+            tensors = {k: v.detach().float().cpu() for k, v in stats.tensors().items()}
+        else:
+            tensors = {"mean": stats.mean.detach().float().cpu(), "std": stats.std.detach().float().cpu()}
         meta = {"file_sha1": digest, "encoder_id": self.encoder_id, "style_side": str(self.style_side),
                 "name": Path(path).name}
         try:
@@ -85,6 +90,8 @@ class StyleCache:
 
             with safe_open(str(entry), framework="pt") as fh:
                 meta = fh.metadata() or {}
+                if "film_scale" in fh.keys():
+                    return self._lite(meta, digest, {k: fh.get_tensor(k) for k in fh.keys()})
                 mean, std = fh.get_tensor("mean"), fh.get_tensor("std")
         except Exception:  # noqa: BLE001 - corrupt entry: treat as a miss, it gets rewritten
             return None
@@ -94,6 +101,18 @@ class StyleCache:
         if not _valid(mean) or not _valid(std) or bool((std <= 0).any()):
             return None
         return StyleStats(mean.float(), std.float())
+
+    def _lite(self, meta: dict, digest: str, tensors: dict) -> LiteStyle | None:
+        if (meta.get("file_sha1") != digest or meta.get("encoder_id") != self.encoder_id
+                or meta.get("style_side") != str(self.style_side)):
+            return None
+        if not all(t.is_floating_point() and bool(torch.isfinite(t).all()) for t in tensors.values()):
+            return None
+        try:
+            style = LiteStyle.from_tensors({k: v.float() for k, v in tensors.items()})
+        except KeyError:
+            return None
+        return style if all(bool((s > 0).all()) for s in style.stds) else None
 
 
 def _valid(t: torch.Tensor) -> bool:
@@ -114,9 +133,8 @@ def encode_style_file(stylizer, path: str | os.PathLike, cache: StyleCache | Non
 
     def compute(p):
         image = rgb if rgb is not None else load_image_rgb(p)
-        if not image.flags.writeable:  # torch.from_numpy warns on read-only arrays
-            image = image.copy()
-        return stylizer.encode_style(image).to("cpu")
+        with getattr(stylizer, "device_lock", None) or contextlib.nullcontext():  # the copy is device work too
+            return stylizer.encode_style(image).to("cpu")
 
     return cache.get_or_compute(path, compute)
 

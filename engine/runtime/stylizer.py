@@ -11,14 +11,26 @@ plain frame (no masks, no colour preservation) goes uint8 in → uint8 out throu
 ``FastNet.stylize_frame``, on CUDA as a captured graph per frame size
 (:class:`engine.nets.fast_cuda.CudaFrameRunner`). ``fast = False`` runs the plain eager modules.
 
+``model`` picks the network: ``"vgg"`` (the paper's VGG encoder + trained decoder, the quality
+model), ``"lite"`` (:mod:`engine.nets.lite`, the real-time model for CPUs: its own style
+representation :class:`~engine.nets.lite.LiteStyle` takes the place of :class:`StyleStats`,
+every control works the same) or ``"auto"`` (:func:`resolve_model`: lite on a CPU once trained
+weights ``models/lite.safetensors`` exist, else VGG; ``model_note`` says why).
+
 Thread model: one thread (the inference thread) calls the stylizer; other threads may change
 controls at any time. Controls are plain attributes and the style plan is an immutable object
-swapped in one assignment, so a frame always sees a consistent set of styles.
+swapped in one assignment, so a frame always sees a consistent set of styles. On CUDA all device
+work of the stylizer (frames, style encoding, snapshots from the jobs thread) holds
+:attr:`Stylizer.device_lock`, so it never runs while a frame graph is being captured; on CPU
+the lock is a no-op (encoding a style must not stall the video).
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +43,9 @@ from engine.nets.adain import StyleStats, adain, blend_stats, luminance_transfer
 from engine.nets.decoder import load_decoder
 from engine.nets.encoder import encoder_id, load_encoder
 from engine.nets.fast import FastNet
+from engine.nets.lite import DEFAULT_LITE, LiteRunner, LiteStyle, blend_lite, lite_available, load_lite
 from engine.errors import InputError
-from engine.media.imageio import load_image_rgb, resize_short_side
+from engine.media.imageio import load_image_rgb, resize_short_side, writable
 
 STRIDE = 8
 MIN_SIDE = 32  # below this relu4_1 would be under 4x4: process upscaled
@@ -46,6 +59,42 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError(None, "CUDA was requested but no CUDA GPU is available")
     return dev
+
+
+def _holding_device_lock(method):
+    """Run a Stylizer method under its :attr:`~Stylizer.device_lock`."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.device_lock:
+            return method(self, *args, **kwargs)
+    return locked
+
+
+MODELS = ("auto", "lite", "vgg")
+MODEL_LABELS = {"lite": "Real-time (lite)", "vgg": "Quality (VGG)"}
+
+
+def resolve_model(model: str, device: torch.device, lite: str | os.PathLike | None = None,
+                  custom_vgg: bool = False) -> tuple[str, str | None]:
+    """``"auto"|"lite"|"vgg"`` → (``"lite"`` or ``"vgg"``, a note for the user or None).
+
+    ``auto``: lite on a CPU when trained lite weights exist and no VGG weights were given, else
+    VGG. An explicit ``lite`` without weights is an :class:`InputError` naming the file."""
+    if model not in MODELS:
+        raise InputError(None, f"unknown model {model!r}: use one of {', '.join(MODELS)}")
+    path = Path(lite) if lite is not None else DEFAULT_LITE
+    if model == "lite" and not lite_available(path):
+        raise InputError(path, "no trained lite model yet (train one: main.py train --model lite); "
+                               "use --model vgg")
+    if model != "auto":
+        return model, None
+    if device.type != "cpu":
+        return "vgg", None
+    if custom_vgg:
+        return "vgg", "auto model: VGG, because VGG weights were given"
+    if not lite_available(path):
+        return "vgg", f"auto model: VGG — no trained lite model at {path} yet"
+    return "lite", None
 
 
 @dataclass(frozen=True)
@@ -67,12 +116,29 @@ class Stylizer:
 
     def __init__(self, device: str | torch.device = "auto", decoder: str | os.PathLike | None = None,
                  encoder: str | os.PathLike | None = None, half: bool | None = None,
-                 decoder_state: dict | None = None, style_side: int = DEFAULT_STYLE_SIDE):
+                 decoder_state: dict | None = None, style_side: int = DEFAULT_STYLE_SIDE,
+                 model: str = "vgg", lite: str | os.PathLike | None = None, lite_net=None):
         self.device = pick_device(device)
+        self.device_lock = threading.RLock() if self.device.type == "cuda" else contextlib.nullcontext()
         self.half = (self.device.type == "cuda") if half is None else half
         self.dtype = torch.float16 if self.half else torch.float32
         # channels_last on CPU too: measured 1.7x faster than contiguous at 512² (docs/PERF.md)
         self.memory_format = torch.channels_last
+        # --- model choice (issue #19): the lite runner replaces encoder + decoder -------------
+        self.lite: LiteRunner | None = None
+        if lite_net is not None:  # an in-memory lite network (tests, bench with random weights)
+            self.model, self.model_note = "lite", None
+        else:
+            custom = decoder is not None or encoder is not None or decoder_state is not None
+            self.model, self.model_note = resolve_model(model, self.device, lite, custom)
+        if self.model == "lite":
+            net, meta = (lite_net, {}) if lite_net is not None else load_lite(lite)
+            self.lite = LiteRunner(net, self.device, self.dtype, meta, self.memory_format)
+            self.encoder = self.decoder = None
+            self.decoder_meta = self.lite.meta
+            self._init_controls("lite-" + self.lite.weights_id, style_side)
+            return
+        # --- VGG ---------------------------------------------------------------------------
         self.encoder = load_encoder(encoder)
         if decoder_state is not None:
             from engine.nets.decoder import Decoder, build_decoder_layers
@@ -86,7 +152,10 @@ class Stylizer:
         for net in (self.encoder, self.decoder):
             net.eval().requires_grad_(False)
             net.to(device=self.device, dtype=self.dtype, memory_format=self.memory_format)
-        self.encoder_id = encoder_id(encoder)
+        self._init_controls(encoder_id(encoder), style_side)
+
+    def _init_controls(self, weights_id: str, style_side: int) -> None:
+        self.encoder_id = weights_id  # keys style caches: VGG encoder id, or "lite-<weights hash>"
         self.style_side = style_side
         self.alpha = 1.0
         self.preserve_color = False
@@ -107,6 +176,7 @@ class Stylizer:
         h.update(f"{rgb.shape}|{self.encoder_id}|{self.style_side}".encode())
         return h.hexdigest()
 
+    @_holding_device_lock
     @torch.inference_mode()
     def encode_style(self, style: np.ndarray | str | os.PathLike | StyleStats) -> StyleStats:
         """Statistics of a style (``HxWx3`` uint8 RGB array or image path), computed once.
@@ -114,7 +184,9 @@ class Stylizer:
         The image is resized so its shorter side is ``style_side`` before encoding. The result
         lives on the stylizer's device, fp32.
         """
-        if isinstance(style, StyleStats):
+        if isinstance(style, (StyleStats, LiteStyle)):
+            if isinstance(style, LiteStyle) != (self.lite is not None):
+                raise ValueError(f"{type(style).__name__} does not fit the {self.model} model: encode the style again")
             return style.to(self.device)
         rgb = load_image_rgb(style) if isinstance(style, (str, os.PathLike)) else style
         _check_rgb(rgb)
@@ -122,7 +194,10 @@ class Stylizer:
         cached = self._cache.get(key)
         if cached is None:
             resized = resize_short_side(rgb, self.style_side)
-            x = self._to_input(torch.from_numpy(np.ascontiguousarray(resized)).to(self.device), bgr=False)
+            if self.lite is not None:
+                cached = self._cache[key] = self.lite.encode_style(resized)
+                return cached
+            x = self._to_input(torch.from_numpy(writable(resized)).to(self.device), bgr=False)
             cached = style_stats(self.encoder(self._pad(x)[0]))
             self._cache[key] = cached
         return cached
@@ -145,7 +220,7 @@ class Stylizer:
         mask_t = None
         if masks is not None:
             mask_t = _masks_tensor(masks, len(styles))
-        plan = StylePlan(stats, w, blend_stats(list(stats), w), mask_t)
+        plan = StylePlan(stats, w, self._blend(list(stats), w), mask_t)
         self._plan = plan
         return plan
 
@@ -155,7 +230,11 @@ class Stylizer:
         w = normalise_weights(weights)
         if w.numel() != len(plan.styles):
             raise ValueError(f"{w.numel()} weights for {len(plan.styles)} styles")
-        self._plan = StylePlan(plan.styles, w, blend_stats(list(plan.styles), w), plan.masks)
+        self._plan = StylePlan(plan.styles, w, self._blend(list(plan.styles), w), plan.masks)
+
+    def _blend(self, styles: list, w: torch.Tensor):
+        """Eq. 15 on the model's style representation (VGG statistics or :class:`LiteStyle`)."""
+        return blend_lite(styles, w) if self.lite is not None else blend_stats(styles, w)
 
     @property
     def plan(self) -> StylePlan | None:
@@ -191,23 +270,29 @@ class Stylizer:
 
     # --- per frame ------------------------------------------------------------------------
 
+    @_holding_device_lock
     @torch.inference_mode()
     def __call__(self, frame_bgr: np.ndarray, alpha: float | None = None,
-                 preserve_color: bool | None = None) -> np.ndarray:
-        """``HxWx3`` uint8 BGR → ``HxWx3`` uint8 BGR, stylized with the current plan."""
+                 preserve_color: bool | None = None, masks=None) -> np.ndarray:
+        """``HxWx3`` uint8 BGR → ``HxWx3`` uint8 BGR, stylized with the current plan.
+
+        ``masks``: this frame's own region masks (see :meth:`stylize_tensor`), e.g. a live person mask.
+        """
         _check_rgb(frame_bgr)
         plan = self._require_plan()
         alpha = self.alpha if alpha is None else float(alpha)
         preserve = self.preserve_color if preserve_color is None else preserve_color
-        if (self.fast and plan.masks is None and not preserve and not getattr(self, "stabilize", False)
-                and min(frame_bgr.shape[:2]) >= MIN_SIDE):
+        if (self.fast and plan.masks is None and masks is None and not preserve
+                and not getattr(self, "stabilize", False) and min(frame_bgr.shape[:2]) >= MIN_SIDE):
             return self._fast_frame(frame_bgr, plan, alpha)
-        x = self._to_input(torch.from_numpy(np.ascontiguousarray(frame_bgr)).to(self.device), bgr=True)
-        y = self.stylize_tensor(x, alpha=alpha, preserve_color=preserve, plan=plan)
+        x = self._to_input(torch.from_numpy(writable(frame_bgr)).to(self.device), bgr=True)
+        y = self.stylize_tensor(x, alpha=alpha, preserve_color=preserve, plan=plan, masks=masks)
         return self._to_frame(y, bgr=True)
 
     def _fast_frame(self, frame_bgr: np.ndarray, plan: StylePlan, alpha: float) -> np.ndarray:
         """uint8 in → uint8 out through ``FastNet.stylize_frame`` (CUDA: graph + pinned buffers)."""
+        if self.lite is not None:
+            return self.lite.frame(frame_bgr, plan.blended, alpha)
         net = self._fast_net()
         stats = plan.blended
         if self.device.type == "cuda":
@@ -215,19 +300,24 @@ class Stylizer:
             if runner is None or runner.net is not net:
                 from engine.nets.fast_cuda import CudaFrameRunner
 
-                runner = self._cuda_runner = CudaFrameRunner(net, self.device)
+                runner = self._cuda_runner = CudaFrameRunner(net, self.device, lock=self.device_lock)
             return runner(frame_bgr, stats.mean, stats.std, alpha, graph=self.use_cuda_graph)
         out = np.empty(frame_bgr.shape, dtype=np.uint8)
-        net.stylize_frame(torch.from_numpy(np.ascontiguousarray(frame_bgr)), stats.mean, stats.std, alpha,
+        net.stylize_frame(torch.from_numpy(writable(frame_bgr)), stats.mean, stats.std, alpha,
                           torch.from_numpy(out))
         return out
 
+    @_holding_device_lock
     @torch.inference_mode()
     def stylize_tensor(self, x: torch.Tensor, alpha: float | None = None,
-                       preserve_color: bool | None = None, plan: StylePlan | None = None) -> torch.Tensor:
+                       preserve_color: bool | None = None, plan: StylePlan | None = None,
+                       masks=None) -> torch.Tensor:
         """``[1,3,H,W]`` RGB in [0,1] (network dtype, on device) → same shape, clamped to [0,1].
 
         With ``stabilize`` on, frames stylized with the current plan form the stabilized stream.
+        ``masks``: this frame's region masks ``[K,h,w]`` in [0,1] (K = the plan's styles) in place of
+        the plan's, or a function returning them, called once the encoder has run (so a mask made on
+        another thread overlaps the encoder instead of adding its time).
         """
         current = plan is None or plan is self._plan
         stabilizer = self.stabilizer if current and self.stabilize else None
@@ -246,13 +336,22 @@ class Stylizer:
             x = F.interpolate(x.float(), size=(max(MIN_SIDE, round(h * scale)), max(MIN_SIDE, round(w * scale))),
                               mode="bilinear", align_corners=False).to(self.dtype)
         padded, (ph, pw) = self._pad(x)
-        fc = self._encode(padded)
-        if plan.masks is not None:
-            t = masked_adain(fc, list(plan.styles), _pad_masks(plan.masks, x.shape[-2:], (ph, pw)))
+        frame_masks = masks
+
+        def region_masks() -> torch.Tensor | None:  # called after the encoder: a mask thread overlaps it
+            found = plan.masks
+            if frame_masks is not None:
+                found = _masks_tensor(frame_masks() if callable(frame_masks) else frame_masks, len(plan.styles))
+            return None if found is None else _pad_masks(found, x.shape[-2:], (ph, pw))
+
+        if self.lite is not None:  # the lite network modulates inside (engine.nets.lite)
+            out = self.lite.stylize_tensor(padded, list(plan.styles), plan.blended, alpha, region_masks())
         else:
-            t = adain(fc, plan.blended)
-        t = mix_alpha(fc, t, alpha)
-        out = self._decode(t)[..., :padded.shape[-2] - ph, :padded.shape[-1] - pw]
+            fc = self._encode(padded)
+            masks = region_masks()
+            t = masked_adain(fc, list(plan.styles), masks) if masks is not None else adain(fc, plan.blended)
+            out = self._decode(mix_alpha(fc, t, alpha))
+        out = out[..., :padded.shape[-2] - ph, :padded.shape[-1] - pw]
         out = out.clamp(0, 1)
         if preserve:
             out = luminance_transfer(out, x)
@@ -367,7 +466,13 @@ def stylizer_summary(st: Stylizer) -> str:
     return f"{name} {'fp16' if st.half else 'fp32'}"
 
 
-__all__ = ["Stylizer", "StylePlan", "pick_device", "stylizer_summary", "Path"]
+def model_label(st: Stylizer) -> str:
+    """The model a stylizer runs, for people: "Real-time (lite)" or "Quality (VGG)"."""
+    return MODEL_LABELS[getattr(st, "model", "vgg")]
+
+
+__all__ = ["Stylizer", "StylePlan", "pick_device", "stylizer_summary", "resolve_model", "model_label", "MODELS", "MODEL_LABELS",
+           "Path"]
 
 
 def stylize_image(stylizer: Stylizer, content: np.ndarray, styles: list[np.ndarray],

@@ -10,7 +10,13 @@ included). Modes (see :mod:`engine.nets.reference`):
 - ``fast``: the app's path, ``Stylizer(...)(frame)`` (``engine.nets.fast``; on CUDA fp16 + a
   captured graph per size);
 - ``stabilized``: the app's path with the temporal stabilizer on (``engine.runtime.stabilize``); its
-  rows also give the stabilizer's own time per frame (``stage ms``).
+  rows also give the stabilizer's own time per frame (``stage ms``);
+- ``lite`` / ``lite-onnx`` (optional): the lite network (issue #19), eager torch / ONNX Runtime
+  (:mod:`engine.tools.bench_lite`);
+- ``person``, ``person-split`` (optional): ``stabilized`` with the Person control on (keep the person; the
+  person in a second style): each frame also goes to the person-mask thread and is composited
+  (``engine.runtime.person_style.LivePerson``), as in the app; ``stage ms`` is then the mask
+  thread's time per frame (segmentation + smoothing, overlapped with the network).
 
 After warm-up the modes run round-robin, one frame each per round, so a change in background
 load hits every mode alike. GFLOP/frame is counted from the model by
@@ -35,9 +41,13 @@ import torch
 
 from engine.errors import InputError
 from engine.nets.reference import ReferencePipeline
+from engine.tools.bench_lite import LITE_MODES, build_lite_pipelines
 from engine.tools.synthetic import synthetic_frames, synthetic_style
 
-MODES = ("reference", "cached", "fast", "stabilized")
+MODES = ("reference", "cached", "fast", "stabilized", "lite")  # the default set
+PERSON_MODES = ("person", "person-split")
+# optional: lite-onnx needs onnxruntime, the person modes the segmentation packages
+ALL_MODES = MODES + tuple(m for m in LITE_MODES if m not in MODES) + PERSON_MODES
 NAMED_SIZES = {"720p": (720, 1280), "1080p": (1080, 1920), "480p": (480, 854), "4k": (2160, 3840)}
 FLOP_PER_CYCLE_FP32 = {"avx512": 64, "avx2": 32, "avx": 16}  # per core: 2 FMA units × lanes × 2
 # Dense fp16 tensor-core peaks (TFLOP/s) from the vendors' data sheets, for the FLOP floor.
@@ -50,7 +60,7 @@ class BenchOptions:
     """Settings of one ``bench`` run (the command line's options, validated by ``engine.cli.bench``)."""
 
     sizes: list[str] = field(default_factory=lambda: ["256", "512", "720p", "1080p"])
-    modes: list[str] = field(default_factory=lambda: list(MODES))
+    modes: list[str] = field(default_factory=lambda: list(MODES))  # lite-onnx and the person modes on request
     frames: int | None = None  # timed frames per mode and size (None: as many as fit ``budget``)
     budget: float = 30.0  # seconds of timed frames per size when ``frames`` is None
     warmup: int | None = None  # untimed frames per mode (None: 1 on CPU, 10 on CUDA)
@@ -65,6 +75,7 @@ class BenchOptions:
     device: str = "auto"
     decoder: str | None = None
     encoder: str | None = None
+    lite: str | None = None  # lite weights (None: models/lite.safetensors, random if missing)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -165,7 +176,7 @@ class ModeResult:
     speedup_vs_reference: float | None = None
     percent_of_peak: float | None = None
     floor_ms: float | None = None
-    stage_ms: float | None = None  # stabilized mode: median time of the stabilizer itself
+    stage_ms: float | None = None  # stabilized: the stabilizer itself; person modes: the mask thread
     latencies_ms: list[float] = field(default_factory=list)
 
 
@@ -187,23 +198,59 @@ def build_pipelines(args, device: torch.device, style_rgb: np.ndarray) -> dict:
     from engine.runtime.stylizer import Stylizer
 
     pipes = {}
+    if {"person", "person-split"} & set(args.modes):
+        from engine.runtime.person import unavailable_reason
+
+        reason = unavailable_reason()
+        if reason:
+            raise InputError(None, reason)
     if {"reference", "cached"} & set(args.modes):
         encoder, (decoder, _) = load_encoder(args.encoder), load_decoder(args.decoder)
         for mode in ("reference", "cached"):
             if mode in args.modes:
                 pipes[mode] = ReferencePipeline(encoder, decoder, style_rgb, device,
                                                 cache_style=mode == "cached", alpha=args.alpha)
-    for mode in ("fast", "stabilized"):
+    for mode in ("fast", "stabilized", "person", "person-split"):
         if mode in args.modes:
             st = Stylizer(device=device, decoder=args.decoder, encoder=args.encoder, style_side=args.style_size)
             st.set_styles([style_rgb])
             st.alpha = args.alpha
-            st.stabilize = mode == "stabilized"
-            pipes[mode] = st
-    return {m: pipes[m] for m in MODES if m in pipes}
+            st.stabilize = mode != "fast"
+            pipes[mode] = st if mode in ("fast", "stabilized") else _PersonPipe(st, mode, style_rgb)
+    lite, notes = build_lite_pipelines(args, device, style_rgb)
+    pipes.update(lite)
+    for line in notes:
+        print(line, flush=True)
+    return {m: pipes[m] for m in ALL_MODES if m in pipes}
+
+
+class _PersonPipe:
+    """The app's per-frame path with a person mode: frame → mask thread, stabilized stylizer →
+    mask → composite (``person``) or per-region AdaIN (``person-split``, a second style)."""
+
+    def __init__(self, stylizer, mode: str, style_rgb: np.ndarray):
+        from engine.runtime.person_style import LivePerson, set_split_styles
+
+        self.stylizer, self.device, self.index = stylizer, stylizer.device, 0
+        self.mode = "split" if mode == "person-split" else "keep_person"
+        self.live = LivePerson()
+        if self.mode == "split":
+            set_split_styles(stylizer, stylizer.encode_style(255 - style_rgb),  # a second style: the negative
+                             stylizer.plan.blended)
+
+    @property
+    def last_stage_ms(self) -> float | None:
+        return self.live.last_mask_ms
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        self.index += 1
+        self.live.submit(frame, self.index)
+        return self.live.stylize(self.stylizer, frame, self.index, self.mode)
 
 
 def _frame_gflop(mode: str, pipe, frame: np.ndarray) -> float:
+    if mode in LITE_MODES:  # lite-onnx: the torch graph it was exported from
+        return count_gflop(getattr(pipe, "stylizer", pipe), frame)
     if mode in ("fast", "stabilized") and getattr(pipe, "device", torch.device("cpu")).type == "cuda":
         pipe.use_cuda_graph = False  # a replayed graph hides its ops from the counter
         try:
@@ -227,18 +274,19 @@ def bench_size(pipes: dict, size: tuple[int, int], label: str, args, device: tor
         for i in range(warmup):
             last[mode] = _timed(pipe, frames[i % len(frames)])
     n = args.frames or max(3, min(200, int(args.budget / max(sum(last.values()), 1e-6))))
-    lat, stage = {mode: [] for mode in pipes}, []
+    lat, stage = {mode: [] for mode in pipes}, {mode: [] for mode in pipes}
     meter = LoadMeter().start()
     for i in range(n):
         for mode, pipe in pipes.items():
             lat[mode].append(_timed(pipe, frames[i % len(frames)]))
-            if mode == "stabilized":
-                stage.append(pipe.stabilizer.last_stage_ms)
+            ms = pipe.stabilizer.last_stage_ms if mode == "stabilized" else getattr(pipe, "last_stage_ms", None)
+            if ms is not None:
+                stage[mode].append(ms)
     background = meter.stop()
     results = [_summarise(mode, label, h, w, lat[mode], gflop[mode], peak_gflops) for mode in pipes]
     for r in results:
-        if r.mode == "stabilized" and stage:
-            r.stage_ms = float(np.median(stage))
+        if stage[r.mode]:
+            r.stage_ms = float(np.median(stage[r.mode]))
     ref = next((r for r in results if r.mode == "reference"), None)
     for r in results:
         r.speedup_vs_reference = r.fps / ref.fps if ref else None
@@ -303,29 +351,46 @@ OP_GROUPS = (("conv", ("conv", "mkldnn")), ("pad", ("pad",)), ("copy/cast", ("co
 
 
 def profile_frame(pipe, frame: np.ndarray, rows: int = 12) -> dict:
-    """Self time per aten op of one frame (torch.profiler), grouped; prints the top ``rows`` ops."""
+    """Self time per aten op of one frame (torch.profiler), grouped; prints the top ``rows`` ops.
+
+    CPU: ranked by self CPU time. CUDA: the frame runs eagerly (a replayed graph is one launch
+    whose CPU time is launch overhead), after one untimed eager frame (cuDNN autotuning, lazy
+    allocations), and ops are ranked by their device time.
+    """
     from torch.profiler import ProfilerActivity, profile
 
-    activities = [ProfilerActivity.CPU]
-    if getattr(pipe, "device", torch.device("cpu")).type == "cuda":
-        activities.append(ProfilerActivity.CUDA)
-    with profile(activities=activities) as prof:
-        t0 = time.perf_counter()
-        pipe(frame)
-        wall_ms = 1000 * (time.perf_counter() - t0)
+    device = getattr(pipe, "device", torch.device("cpu"))
+    cuda = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    graph_before = getattr(pipe, "use_cuda_graph", None)
+    if cuda:
+        pipe.use_cuda_graph = False
+    try:
+        if cuda:
+            pipe(frame)
+        with profile(activities=activities) as prof:
+            t0 = time.perf_counter()
+            pipe(frame)
+            if cuda:
+                torch.cuda.synchronize(device)
+            wall_ms = 1000 * (time.perf_counter() - t0)
+    finally:
+        if cuda:
+            pipe.use_cuda_graph = graph_before
+    key, kind = ("self_device_time_total", "device") if cuda else ("self_cpu_time_total", "CPU")
     events = prof.key_averages()
-    print(events.table(sort_by="self_cpu_time_total", row_limit=rows))
+    print(events.table(sort_by=key, row_limit=rows))
     groups = {name: 0.0 for name, _ in OP_GROUPS}
     groups["other"] = 0.0
     for e in events:
         if not e.key.startswith("aten::") and not e.key.startswith("mkldnn::"):
             continue
         name = next((g for g, keys in OP_GROUPS if any(k in e.key for k in keys)), "other")
-        groups[name] += e.self_cpu_time_total / 1000
+        groups[name] += getattr(e, key) / 1000
     total = sum(groups.values()) or 1.0
-    print(f"profiled frame: {wall_ms:.1f} ms wall; self CPU time by kind: " +
+    print(f"profiled frame{' (eager)' if cuda else ''}: {wall_ms:.1f} ms wall; self {kind} time by kind: " +
           ", ".join(f"{k} {v:.1f} ms ({100 * v / total:.0f}%)" for k, v in groups.items()))
-    return {"wall_ms": wall_ms, "self_ms_by_kind": groups}
+    return {"wall_ms": wall_ms, "time": kind, "eager": cuda, "self_ms_by_kind": groups}
 
 
 # --- output ------------------------------------------------------------------------------------

@@ -337,6 +337,8 @@ class EvaluateOptions:
     threads: int = 2
     device: str = "cpu"
     encoder: str | None = None
+    model: str = "vgg"  # vgg: the decoder(s); lite (or auto choosing it): the lite network
+    lite: str | None = None  # lite weights (None: models/lite.safetensors)
 
 
 @dataclass
@@ -385,10 +387,10 @@ def run(args: EvaluateOptions) -> int:
     plan = make_plan(args)
     encoder = load_encoder(args.encoder).to(device)
     enc_id = encoder_id(args.encoder)
-    decoders, decoder_info = [], []
-    for label, path in plan.decoders:
+    decoders, decoder_info = lite_methods(args, device)
+    for label, path in plan.decoders if not decoders else ():
         dec, meta = load_decoder(path)
-        decoders.append((label, dec.to(device).eval().requires_grad_(False)))
+        decoders.append((label, vgg_method(encoder, dec.to(device).eval().requires_grad_(False), args.alpha)))
         decoder_info.append({"label": label, "path": _rel(path), "sha1": file_sha1(path),
                              "steps": meta.get("steps"), "encoder_id": meta.get("encoder_id")})
         if meta.get("encoder_id") and meta["encoder_id"] != enc_id:
@@ -444,6 +446,34 @@ def run(args: EvaluateOptions) -> int:
     return 0
 
 
+def vgg_method(encoder, decoder, alpha: float):
+    """The VGG model's whole path as ``(content, style) → image`` (``[1,3,S,S]`` each)."""
+    def run(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        fc = encoder(content)
+        return decoder(mix_alpha(fc, adain(fc, style_stats(encoder(style))), alpha))
+    return run
+
+
+def lite_methods(args, device) -> tuple[list, list]:
+    """With ``--model lite`` (or ``auto`` choosing it): the lite network as the one method
+    (its whole path: style encoded by its own encoder, then the frame); else ([], [])."""
+    from engine.nets.lite import load_lite
+    from engine.runtime.stylizer import resolve_model
+
+    model, note = resolve_model(getattr(args, "model", "vgg"), device, args.lite)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    if model != "lite":
+        return [], []
+    net, meta = load_lite(args.lite)
+    net = net.to(device).eval().requires_grad_(False)
+    path = Path(args.lite) if args.lite else ROOT / "models" / "lite.safetensors"
+    label = f"lite: {path.name}"
+    info = {"label": label, "path": _rel(path), "sha1": file_sha1(path), "steps": meta.get("steps"),
+            "encoder_id": "lite"}
+    return [(label, lambda c, s: net(c, net.encode_style(s), args.alpha))], [info]
+
+
 def command_line(args) -> str:
     """The run's settings as one explicit command line (defaults spelled out)."""
     parts = ["python main.py evaluate", "--decoder", *[shlex.quote(d) for d in (args.decoder or
@@ -454,6 +484,8 @@ def command_line(args) -> str:
              "--style-weight", f"{args.style_weight:g}",
              "--baseline-iters", *map(str, args.baseline_iters),
              "--baseline-pairs", *map(str, args.baseline_pairs), "--threads", str(args.threads)]
+    if getattr(args, "model", "vgg") != "vgg":
+        parts += ["--model", args.model] + (["--lite", shlex.quote(args.lite)] if args.lite else [])
     return " ".join(parts)
 
 
@@ -471,12 +503,10 @@ def evaluate_pair(encoder, decoders, content_rgb, style_rgb, baseline_iters, arg
     style = to_tensor(style_rgb).to(device)
     pair = prepare_pair(encoder, content, style, args.alpha)
     methods, images = {}, {}
-    for label, dec in decoders:
+    for label, method in decoders:
         t0 = time.perf_counter()
-        with torch.no_grad():  # the whole path: encode both, AdaIN, decode
-            fc = encoder(content)
-            t = mix_alpha(fc, adain(fc, style_stats(encoder(style))), args.alpha)
-            out = quantise(dec(t))
+        with torch.no_grad():  # the whole path: encode both, stylize (VGG: AdaIN, decode)
+            out = quantise(method(content, style))
         seconds = time.perf_counter() - t0
         methods[label] = dict(image_metrics(encoder, out, pair), seconds=seconds)
         images[label] = to_uint8(out)

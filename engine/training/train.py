@@ -362,15 +362,18 @@ def render_grid(encoder, decoder, contents: torch.Tensor, styles: torch.Tensor) 
     return (grid.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
 
 
-def plot_losses(csv_path: Path, png_path: Path) -> None:
-    """Loss curves (log scale) drawn with PIL: total, content, λ·style, identity."""
+PLOT_COLOURS = ((0, 0, 0), (31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14))
+
+
+def plot_losses(csv_path: Path, png_path: Path, keys: tuple[str, ...] | None = None) -> None:
+    """Loss curves (log scale) drawn with PIL: ``keys`` (CSV columns; default total, content,
+    λ·style, identity)."""
     from PIL import ImageDraw
 
     rows = list(csv.DictReader(open(csv_path)))
     if len(rows) < 2:
         return
-    keys = [("loss", (0, 0, 0)), ("content", (31, 119, 180)), ("style_weighted", (214, 39, 40)),
-            ("identity", (44, 160, 44))]
+    keys = list(zip(keys or ("loss", "content", "style_weighted", "identity"), PLOT_COLOURS))
     w, h, pad = 900, 500, 50
     img = Image.new("RGB", (w, h), "white")
     d = ImageDraw.Draw(img)

@@ -290,6 +290,7 @@ def test_closing_while_recording_leaves_a_playable_file_and_no_threads(qtbot, ma
     capture = win.capture
     win.close()
     assert len(win.stopped_threads) == 3
+    qtbot.waitUntil(lambda: capture.isFinished(), timeout=WAIT_MS)  # retired, not waited for
     assert all(t.isFinished() and not t.isRunning() for t in win.stopped_threads)
     assert capture.source.closed
     frames, size = count_frames(path)

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 import main
-from conftest import random_decoder_state, smooth_image
+from conftest import ROOT, random_decoder_state, smooth_image
 from engine.errors import InputError
 from engine.media.imageio import MAX_PIXELS, load_image_rgb
 
@@ -184,3 +184,18 @@ def test_stylize_cli_masks_two_styles(tmp_path, capsys, content_file, style_file
 def test_input_error_names_file_and_reason():
     err = InputError("a/b.png", "file is empty (0 bytes)")
     assert str(err) == "a/b.png: file is empty (0 bytes)"
+
+
+def test_a_normal_stylize_run_prints_no_warning(tmp_path, content_file, style_file):
+    """A user sees no library warning on a normal run (torch warned about read-only arrays)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.png"
+    for extra in ([], ["--preserve-color"]):
+        proc = subprocess.run([sys.executable, "-W", "always", str(ROOT / "main.py"), "stylize", str(content_file),
+                               "--style", str(style_file), "--device", "cpu", "-o", str(out), *extra],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.strip() == "", proc.stderr
+        assert out.stat().st_size > 0

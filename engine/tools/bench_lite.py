@@ -1,0 +1,100 @@
+"""Bench modes of the lite network (issue #19), used by :mod:`engine.tools.bench`.
+
+- ``lite``: the app's path with the lite model, ``Stylizer(model="lite")(frame)`` — eager torch,
+  uint8 BGR in → out through :class:`engine.nets.lite.LiteFrameNet` (FiLM folded, channels_last);
+- ``lite-onnx``: the same frame graph (uint8 in, uint8 out, the style's FiLM folded in as
+  constants) exported to ONNX once per frame size and run by ONNX Runtime's CPU provider with
+  the same thread count. Needs the optional ``onnxruntime`` and ``onnx`` packages
+  (``pip install -e ".[onnx]"``); it is measured, not used by the app.
+
+Until trained weights ``models/lite.safetensors`` exist both run a seeded random lite network of
+the default architecture: the speed is the architecture's, the pictures mean nothing.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import torch
+
+from engine.errors import InputError
+from engine.nets.lite import gmac, layer_macs, lite_available, random_lite
+
+LITE_MODES = ("lite", "lite-onnx")
+
+
+def lite_stylizer(args, device: torch.device, style_rgb: np.ndarray):
+    """(``Stylizer`` with the lite model and ``style_rgb`` set, a note on its weights)."""
+    from engine.runtime.stylizer import Stylizer
+
+    path = getattr(args, "lite", None)
+    if lite_available(path):
+        st = Stylizer(device=device, model="lite", lite=path, style_side=args.style_size)
+        note = f"lite weights: {st.decoder_meta.get('steps', '?')} training steps"
+    else:
+        st = Stylizer(device=device, lite_net=random_lite(), style_side=args.style_size)
+        note = "lite weights: random (no trained models/lite.safetensors yet): speed only"
+    st.set_styles([style_rgb])
+    st.alpha = args.alpha
+    return st, note
+
+
+class OnnxLitePipeline:
+    """``HxWx3`` uint8 BGR → the same through ONNX Runtime (a session per frame size)."""
+
+    def __init__(self, stylizer, threads: int):
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            raise InputError(None, "bench mode lite-onnx needs onnxruntime and onnx "
+                                   "(pip install -e \".[onnx]\")") from None
+        self.stylizer, self.threads = stylizer, threads
+        self.device = torch.device("cpu")
+        self._sessions: dict[tuple, object] = {}
+
+    def _session(self, shape: tuple):
+        import onnxruntime as ort
+
+        if shape not in self._sessions:
+            runner, plan = self.stylizer.lite, self.stylizer.plan
+            style, alpha = plan.blended, self.stylizer.alpha
+            folded = runner.frame_net.fold(style, alpha)
+            frame_net = runner.frame_net
+
+            class Frame(torch.nn.Module):
+                def forward(self, frame):
+                    return frame_net.run(frame, style, alpha, folded).to(torch.uint8)
+
+            buffer = io.BytesIO()
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(Frame(), (torch.zeros(shape, dtype=torch.uint8),), buffer, dynamo=False,
+                                  opset_version=17, input_names=["frame"], output_names=["out"])
+            options = ort.SessionOptions()
+            options.intra_op_num_threads, options.inter_op_num_threads = self.threads, 1
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            self._sessions[shape] = ort.InferenceSession(buffer.getvalue(), options,
+                                                         providers=["CPUExecutionProvider"])
+        return self._sessions[shape]
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        return self._session(frame.shape).run(None, {"frame": np.ascontiguousarray(frame)})[0]
+
+
+def build_lite_pipelines(args, device: torch.device, style_rgb: np.ndarray) -> tuple[dict, list[str]]:
+    """The requested lite modes as {mode: pipeline}, and lines to print about them."""
+    modes = [m for m in LITE_MODES if m in args.modes]
+    if not modes:
+        return {}, []
+    st, note = lite_stylizer(args, device, style_rgb)
+    pipes = {"lite": st} if "lite" in modes else {}
+    if "lite-onnx" in modes:
+        if device.type != "cpu":
+            raise InputError(None, "bench mode lite-onnx runs on the CPU only (use --device cpu)")
+        pipes["lite-onnx"] = OnnxLitePipeline(st, torch.get_num_threads())
+    return pipes, [note, f"lite network: {gmac(st.lite.net.config):.3f} GMAC per 640×480 frame "
+                         f"(convs; {len(layer_macs(st.lite.net.config))} layers, table in models/MODEL_CARD.md)"]
+
+
+__all__ = ["LITE_MODES", "build_lite_pipelines", "lite_stylizer", "OnnxLitePipeline"]

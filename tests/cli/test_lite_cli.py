@@ -1,0 +1,107 @@
+"""``--model lite|vgg|auto`` on stylize and evaluate (issue #19)."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import smooth_image, stripes_image
+from engine.nets.lite import LiteConfig, random_lite, save_lite
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lite_cli")
+    Image.fromarray(smooth_image(48, 64, 1)).save(root / "content.png")
+    Image.fromarray(stripes_image(64, 64)).save(root / "style.png")
+    net = random_lite(LiteConfig(widths=(8, 16, 24), blocks=1), seed=2)
+    with torch.no_grad():
+        net.head.weight.mul_(10.0)
+        net.head.bias.fill_(0.5)
+    save_lite(net, root / "lite.safetensors", {"steps": "0"})
+    return root
+
+
+def stylize(files, out, *extra):
+    from main import main
+
+    return main(["stylize", str(files / "content.png"), "--style", str(files / "style.png"), "--device", "cpu",
+                 "-o", str(out), *extra])
+
+
+def test_stylize_with_each_model(files, tmp_path, capsys):
+    assert stylize(files, tmp_path / "lite.png", "--model", "lite", "--lite", str(files / "lite.safetensors")) == 0
+    assert stylize(files, tmp_path / "vgg.png", "--model", "vgg") == 0
+    lite, vgg = (np.asarray(Image.open(tmp_path / f"{m}.png")) for m in ("lite", "vgg"))
+    assert lite.shape == vgg.shape == (48, 64, 3)
+    assert np.abs(lite.astype(int) - vgg.astype(int)).mean() > 5
+    missing = tmp_path / "none.safetensors"
+    assert stylize(files, tmp_path / "auto.png", "--model", "auto", "--lite", str(missing)) == 0
+    assert f"auto model: VGG — no trained lite model at {missing}" in capsys.readouterr().err
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "auto.png")), vgg)
+    assert stylize(files, tmp_path / "no.png", "--model", "lite", "--lite", str(missing)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {missing}: no trained lite model yet (train one: main.py train --model lite); "
+                   "use --model vgg"]
+    assert not (tmp_path / "no.png").exists()
+
+
+def test_evaluate_the_lite_model(files, tmp_path):
+    from main import main
+
+    data = tmp_path / "data"
+    (data / "content").mkdir(parents=True)
+    (data / "style").mkdir()
+    for i in range(2):
+        Image.fromarray(smooth_image(72, 80, 10 + i)).save(data / "content" / f"c{i}.png")
+        Image.fromarray(stripes_image(72, 72, 5 + i)).save(data / "style" / f"s{i}.png")
+    (data / "split.json").write_text(json.dumps({"content": ["c0.png", "c1.png"], "style": ["s0.png", "s1.png"]}))
+    out = tmp_path / "eval.json"
+    argv = ["evaluate", "--model", "lite", "--lite", str(files / "lite.safetensors"), "--content",
+            str(data / "content"), "--style", str(data / "style"), "--split", str(data / "split.json"),
+            "--pairs", "2", "--size", "64", "--baseline-pairs", "0", "--threads", "1", "--json", str(out)]
+    assert main(argv) == 0
+    result = json.loads(out.read_text())
+    assert [d["label"] for d in result["decoders"]] == ["lite: lite.safetensors"]
+    for pair in result["pairs"]:
+        m = pair["methods"]["lite: lite.safetensors"]
+        assert all(math.isfinite(m[k]) for k in ("content_loss", "style_loss", "structure"))
+    assert "--model lite" in result["command"]
+
+
+def test_video_with_the_lite_model(files, tmp_path):
+    from main import main
+    from engine.media.video import probe_video, read_frames, write_video
+    from engine.tools.synthetic import pattern_image, synthetic_clip
+
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, synthetic_clip(pattern_image(96, 128, seed=3), 5, (64, 48), seed=3), fps=10)
+    out = tmp_path / "lite.mp4"
+    assert main(["video", str(clip), "-o", str(out), "--style", str(files / "style.png"), "--device", "cpu",
+                 "--model", "lite", "--lite", str(files / "lite.safetensors"), "--stabilize", "off"]) == 0
+    info = probe_video(out)
+    assert (info.width, info.height) == (64, 48)
+    lite = list(read_frames(out))
+    assert len(lite) == 5
+    vgg_out = tmp_path / "vgg.mp4"
+    assert main(["video", str(clip), "-o", str(vgg_out), "--style", str(files / "style.png"), "--device", "cpu",
+                 "--model", "vgg", "--stabilize", "off"]) == 0
+    vgg = list(read_frames(vgg_out))
+    assert np.mean([np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(lite, vgg)]) > 5
+
+
+def test_live_builds_the_chosen_model(files):
+    from main import build_parser
+    from engine.cli.live import options_from_args
+    from engine.runtime.live import _default_factory
+
+    argv = ["live", "--style", str(files / "style.png"), "--serve", "127.0.0.1:8080", "--device", "cpu"]
+    lite = options_from_args(build_parser().parse_args(argv + ["--model", "lite", "--lite",
+                                                               str(files / "lite.safetensors")]))
+    assert (lite.model, _default_factory(lite)("cpu").model) == ("lite", "lite")
+    default = options_from_args(build_parser().parse_args(argv))
+    assert default.model == "auto"

@@ -1,0 +1,109 @@
+"""The lite network (engine.nets.lite): MAC budget and table, shapes, the uint8 frame path against
+the eager network, α, files."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from conftest import noise_image, smooth_image, stripes_image
+from engine.errors import InputError
+from engine.nets.lite import LiteConfig, LiteFrameNet, LiteNet, LiteStyle, blend_lite, gmac, layer_macs, \
+    load_lite, random_lite, save_lite
+
+
+def styled_net(seed: int = 0) -> LiteNet:
+    """A random lite network whose FiLM is not the identity (a fresh one starts at identity)."""
+    net = random_lite(seed=seed)
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(seed + 1)
+        net.mlp[-1].bias.copy_(torch.randn(net.mlp[-1].bias.shape, generator=g) * 0.3)
+        net.mlp[-1].weight.copy_(torch.randn(net.mlp[-1].weight.shape, generator=g) * 0.01)
+        net.head.weight.mul_(10.0)  # outputs spanning [0, 1], as a trained network's
+        net.head.bias.fill_(0.5)
+    return net.eval()
+
+
+def to_input(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0
+
+
+@pytest.fixture(scope="module")
+def two_styles():
+    net = styled_net()
+    with torch.no_grad():
+        a = net.encode_style(to_input(stripes_image(64, 64)))
+        b = net.encode_style(to_input(noise_image(64, 80, 3)))
+    return net, a, b
+
+
+def test_default_budget_and_table_match_the_counted_convs():
+    rows = layer_macs()
+    assert 1.2 < gmac() <= 1.5  # the issue's design budget at 640×480
+    blocks = sum(m for name, _, m in rows if name.startswith("block"))
+    assert blocks / sum(m for *_, m in rows) > 0.75  # most of the work at 1/8
+    net, x = random_lite().eval(), torch.rand(1, 3, 480, 640)
+    counter = FlopCounterMode(display=False)
+    style = LiteStyle((torch.zeros(1, 16), torch.zeros(1, 32), torch.zeros(1, 64)),
+                      (torch.ones(1, 16), torch.ones(1, 32), torch.ones(1, 64)),
+                      torch.zeros(1, 6, 64), torch.zeros(1, 6, 64))
+    with torch.no_grad(), counter:
+        net(x, style, 1.0)
+    assert counter.get_total_flops() / 2 == sum(m for *_, m in rows)
+
+
+def test_shapes_of_the_two_paths(two_styles):
+    net, a, _ = two_styles
+    assert [m.shape for m in a.means] == [(1, 16), (1, 32), (1, 64)]
+    assert a.film_scale.shape == a.film_shift.shape == (1, 6, 64)
+    with torch.no_grad():
+        y = net(torch.rand(2, 3, 40, 56), blend_lite([a, a], [1, 1]), torch.tensor([0.3, 1.0]))
+    assert y.shape == (2, 3, 40, 56)
+
+
+def test_alpha_zero_ignores_the_style_and_alpha_one_does_not(two_styles):
+    net, a, b = two_styles
+    x = to_input(smooth_image(48, 64, 2))
+    with torch.no_grad():
+        assert torch.equal(net(x, a, 0.0), net(x, b, 0.0))
+        assert (net(x, a, 1.0) - net(x, b, 1.0)).abs().mean() > 0.01
+        assert (net(x, a, 1.0) - net(x, a, 0.0)).abs().mean() > 0.01
+
+
+def test_blend_weights_one_zero_give_the_first_style_exactly(two_styles):
+    _, a, b = two_styles
+    got = blend_lite([a, b], [1.0, 0.0]).tensors()
+    assert all(torch.equal(got[k], v) for k, v in a.tensors().items())
+    half = blend_lite([a, b], [1, 1]).tensors()
+    assert torch.allclose(half["film_scale"], (a.film_scale + b.film_scale) / 2)
+
+
+@pytest.mark.parametrize("size", [(48, 64), (50, 61)])
+def test_frame_path_equals_the_eager_network(two_styles, size):
+    """uint8 BGR in/out with folded input scaling, FiLM and head vs the eager RGB network."""
+    net, a, _ = two_styles
+    rgb = smooth_image(*size, 5)
+    fast = LiteFrameNet(net)
+    out = torch.empty(size + (3,), dtype=torch.uint8)
+    fast.stylize_frame(torch.from_numpy(rgb[..., ::-1].copy()), a, 0.7, fast.fold(a, 0.7), out)
+    x = to_input(rgb)
+    ph, pw = (-size[0]) % 8, (-size[1]) % 8
+    with torch.no_grad():
+        ref = net(torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect"), a, 0.7)[..., :size[0], :size[1]]
+    ref = (ref.clamp(0, 1) * 255 + 0.5).to(torch.uint8)[0].permute(1, 2, 0).numpy()[..., ::-1]
+    diff = np.abs(out.numpy().astype(int) - ref.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01
+
+
+def test_save_load_round_trip_and_bad_files(tmp_path):
+    net = random_lite(LiteConfig(widths=(8, 16, 24), blocks=2), seed=3)
+    save_lite(net, tmp_path / "lite.safetensors", {"steps": "7"})
+    back, meta = load_lite(tmp_path / "lite.safetensors")
+    assert back.config == net.config and meta["steps"] == "7"
+    assert all(torch.equal(v, back.state_dict()[k]) for k, v in net.state_dict().items())
+    (tmp_path / "bad.safetensors").write_bytes(b"not weights")
+    with pytest.raises(InputError, match="bad.safetensors"):
+        load_lite(tmp_path / "bad.safetensors")
+    with pytest.raises(InputError, match="missing.safetensors"):
+        load_lite(tmp_path / "missing.safetensors")

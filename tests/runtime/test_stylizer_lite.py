@@ -1,0 +1,135 @@
+"""``Stylizer(model=…)`` with the lite network: choice of model, and every control (blend weights,
+α, masks, colour preservation, stabilizer, style cache) on the lite style representation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import noise_image, smooth_image, stripes_image
+from engine.errors import InputError
+from engine.nets.adain import StyleStats
+from engine.nets.lite import LiteNet, LiteStyle, random_lite, save_lite
+from engine.runtime.style_cache import StyleCache, encode_style_file
+from engine.runtime.stylizer import Stylizer, model_label, resolve_model
+
+
+
+def styled_net(seed: int = 0) -> LiteNet:
+    """A random lite network whose FiLM is not the identity (as tests/nets/test_lite.py)."""
+    net = random_lite(seed=seed)
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(seed + 1)
+        net.mlp[-1].bias.copy_(torch.randn(net.mlp[-1].bias.shape, generator=g) * 0.3)
+        net.mlp[-1].weight.copy_(torch.randn(net.mlp[-1].weight.shape, generator=g) * 0.01)
+        net.head.weight.mul_(10.0)  # outputs spanning [0, 1], as a trained network's
+        net.head.bias.fill_(0.5)
+    return net.eval()
+
+
+@pytest.fixture(scope="module")
+def lite():
+    return Stylizer(device="cpu", lite_net=styled_net(seed=4))
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return np.ascontiguousarray(smooth_image(56, 72, 9)[..., ::-1])
+
+
+def diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(float) - b.astype(float)).mean())
+
+
+def test_model_choice(tmp_path):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    missing = tmp_path / "lite.safetensors"
+    model, note = resolve_model("auto", cpu, missing)
+    assert model == "vgg" and "no trained lite model" in note and str(missing) in note
+    with pytest.raises(InputError, match="no trained lite model"):
+        resolve_model("lite", cpu, missing)
+    save_lite(styled_net(), missing)
+    assert resolve_model("auto", cpu, missing) == ("lite", None)
+    assert resolve_model("auto", cuda, missing) == ("vgg", None)
+    assert resolve_model("auto", cpu, missing, custom_vgg=True)[0] == "vgg"
+    assert resolve_model("vgg", cpu, missing) == ("vgg", None)
+    st = Stylizer(device="cpu", model="lite", lite=missing)
+    assert st.model == "lite" and st.encoder is None and model_label(st) == "Real-time (lite)"
+    with pytest.raises(InputError, match="unknown model"):
+        resolve_model("big", cpu, missing)
+
+
+def test_weights_one_zero_give_the_single_style_exactly(lite, frame):
+    a, b = stripes_image(64, 64), noise_image(60, 90, 3)
+    lite.set_styles([a])
+    single = lite(frame)
+    assert isinstance(lite.plan.blended, LiteStyle)
+    lite.set_styles([a, b], [1.0, 0.0])
+    assert np.array_equal(lite(frame), single)
+    lite.set_weights([0.0, 1.0])
+    only_b = lite(frame)
+    lite.set_weights([0.5, 0.5])
+    half = lite(frame)
+    assert diff(only_b, single) > 2 and diff(half, single) > 0.5 and diff(half, only_b) > 0.5
+
+
+def test_alpha_zero_and_one_differ(lite, frame):
+    lite.set_styles([stripes_image(64, 64)])
+    assert diff(lite(frame, alpha=0.0), lite(frame, alpha=1.0)) > 2
+
+
+def test_fast_frame_path_equals_the_tensor_path(lite, frame):
+    lite.set_styles([noise_image(60, 90, 3)])
+    fast = lite(frame, alpha=0.6)
+    lite.fast = False
+    try:
+        eager = lite(frame, alpha=0.6)
+    finally:
+        lite.fast = True
+    assert np.abs(fast.astype(int) - eager.astype(int)).max() <= 1
+
+
+def test_masks_confine_each_style_to_its_region(lite, frame):
+    a, b = stripes_image(64, 64), noise_image(60, 90, 3)
+    lite.set_styles([a])
+    only_a = lite(frame)
+    lite.set_styles([b])
+    only_b = lite(frame)
+    left = np.zeros(frame.shape[:2])
+    left[:, :36] = 1
+    lite.set_styles([a, b], masks=[left, 1 - left])
+    mixed = lite(frame)
+    inner_l, inner_r = np.s_[:, 4:24], np.s_[:, 48:68]  # away from the seam's receptive field
+    assert diff(mixed[inner_l], only_a[inner_l]) < 0.5 * diff(mixed[inner_l], only_b[inner_l])
+    assert diff(mixed[inner_r], only_b[inner_r]) < 0.5 * diff(mixed[inner_r], only_a[inner_r])
+
+
+def test_colour_preservation_keeps_the_content_colours(lite, frame):
+    lite.set_styles([noise_image(60, 90, 3)])  # red/magenta
+    plain, kept = lite(frame), lite(frame, preserve_color=True)
+
+    def chroma(bgr):
+        rgb = bgr[..., ::-1].astype(float) / 255
+        return np.stack([rgb[..., 0] - rgb[..., 1], rgb[..., 2] - rgb[..., 1]]).mean((1, 2))
+
+    assert np.abs(chroma(kept) - chroma(frame)).max() < 0.5 * np.abs(chroma(plain) - chroma(frame)).max()
+
+
+def test_stabilizer_and_style_cache_work_with_lite_styles(lite, frame, tmp_path):
+    Image.fromarray(stripes_image(64, 64)).save(tmp_path / "s.png")
+    cache = StyleCache(lite.encoder_id, lite.style_side, tmp_path / "cache")
+    first, hit1 = encode_style_file(lite, tmp_path / "s.png", cache)
+    again, hit2 = encode_style_file(lite, tmp_path / "s.png", cache)
+    assert (hit1, hit2) == (False, True) and isinstance(again, LiteStyle)
+    assert all(torch.equal(v, again.tensors()[k]) for k, v in first.tensors().items())
+    assert StyleCache("another-encoder", lite.style_side, tmp_path / "cache").get(tmp_path / "s.png") is None
+    lite.set_styles([again])
+    lite.stabilize = True
+    try:
+        outs = [lite(frame) for _ in range(3)]
+    finally:
+        lite.stabilize = False
+    assert all(o.shape == frame.shape for o in outs)
+    with pytest.raises(ValueError, match="does not fit"):
+        lite.set_styles([StyleStats(torch.zeros(512), torch.ones(512))])
