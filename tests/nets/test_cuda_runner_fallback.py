@@ -1,7 +1,8 @@
 """CudaFrameRunner when CUDA graph capture fails: the frame is still stylized, eagerly, with the
 same buffers, and capture is not retried on every frame. No GPU here: the runner's view of
 ``torch.cuda`` is a fake whose graph capture raises (as a capture does when another thread
-uses the device); tensors live on the CPU, so the numbers are the real network's."""
+uses the device), passed in as the runner's ``cuda``; tensors live on the CPU, so the numbers
+are the real network's."""
 from __future__ import annotations
 
 import contextlib
@@ -34,8 +35,25 @@ class _Event:
         return True
 
 
+class _FailingGraph:
+    """A CUDA graph whose capture fails, as it does when another thread uses the device."""
+
+    def __init__(self, cuda):
+        self.cuda = cuda
+
+    def capture_begin(self, *args, **kw):
+        self.cuda.captures += 1
+        raise RuntimeError("CUDA error: operation not permitted when stream is capturing")
+
+    def capture_end(self):
+        pass
+
+    def replay(self):
+        raise AssertionError("no graph was captured")
+
+
 class FakeCuda(types.SimpleNamespace):
-    """The parts of ``torch.cuda`` the runner uses; ``graph()`` fails like a broken capture."""
+    """The parts of ``torch.cuda`` the runner uses (passed as its ``cuda``); capture fails."""
 
     def __init__(self):
         super().__init__(captures=0, Event=_Event, OutOfMemoryError=torch.cuda.OutOfMemoryError)
@@ -50,37 +68,21 @@ class FakeCuda(types.SimpleNamespace):
         return contextlib.nullcontext()
 
     def CUDAGraph(self, *args, **kw):  # noqa: N802
-        return types.SimpleNamespace(replay=lambda: (_ for _ in ()).throw(AssertionError("no graph exists")))
+        return _FailingGraph(self)
 
     @contextlib.contextmanager
-    def graph(self, *args, **kw):
-        self.captures += 1
-        raise RuntimeError("CUDA error: operation not permitted when stream is capturing")
+    def graph(self, g, *args, **kw):
+        g.capture_begin()
         yield  # pragma: no cover
 
     def synchronize(self, *args, **kw) -> None:
         pass
 
+    def empty_cache(self) -> None:
+        pass
+
     def is_available(self) -> bool:
         return True
-
-    def __getattr__(self, name):  # anything else: the real module's
-        return getattr(torch.cuda, name)
-
-
-class FakeTorch(types.ModuleType):
-    """``torch`` as the runner module sees it: real, except ``cuda`` and pinned allocations."""
-
-    def __init__(self):
-        super().__init__("torch")
-        self.cuda = FakeCuda()
-
-    def __getattr__(self, name):
-        return getattr(torch, name)
-
-    @staticmethod
-    def empty(*args, pin_memory=False, **kw):
-        return torch.empty(*args, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -98,16 +100,15 @@ def test_failed_graph_capture_runs_the_frames_eagerly(monkeypatch, st):
     from engine.nets import fast_cuda
 
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)  # restored after
-    fake = FakeTorch()
-    monkeypatch.setattr(fast_cuda, "torch", fake)
-    runner = fast_cuda.CudaFrameRunner(st._fast_net(), "cpu")
+    fake = FakeCuda()
+    runner = fast_cuda.CudaFrameRunner(st._fast_net(), "cpu", cuda=fake)
     stats = st.plan.blended
     frames = [np.ascontiguousarray(smooth_image(40, 56, k)[:, :, ::-1]) for k in range(3)]
     alphas = (1.0, 0.5, 1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         outs = [runner(f, stats.mean, stats.std, a) for f, a in zip(frames, alphas)]
-    assert fake.cuda.captures == 1  # tried once for this size, not on every frame
+    assert fake.captures == 1  # tried once for this size, not on every frame
     assert runner.graph is None
     for frame, alpha, out in zip(frames, alphas, outs):
         want = st(frame, alpha=alpha)  # the CPU fast path: the same network, eagerly
