@@ -61,7 +61,10 @@ class Recorder:
 
         h, w = frame.shape[:2]
         self.size = (max(2, w - w % 2), max(2, h - h % 2))  # codecs want even sizes
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(self.path.parent, f"cannot create the output folder ({exc.strerror or exc})") from None
         writer = cv2.VideoWriter(str(self.tmp_path), cv2.VideoWriter_fourcc(*FOURCC), self.fps, self.size)
         if not writer.isOpened():
             writer.release()
@@ -94,5 +97,5 @@ class Recorder:
     def _remove_tmp(self) -> None:
         try:
             self.tmp_path.unlink()
-        except FileNotFoundError:
+        except OSError:  # never there, or its folder is not one: nothing to clean up
             pass

@@ -26,6 +26,7 @@ class Saving:
         self.output_dir = Path(output_dir)
         self.last_recording: tuple[str, int, str] | None = None
         self._record_started = 0.0
+        self._recording = False  # asked for and not stopped: the inference thread may not know yet
 
     def snapshot(self) -> str | None:
         w = self.window
@@ -40,11 +41,14 @@ class Saving:
 
     def toggle_recording(self) -> str | None:
         w = self.window
-        if w.inference.recording or w.record_label.text():
-            w.inference.stop_recording()
+        if self._recording or w.inference.recording:
+            self._recording = False
+            w.inference.stop_recording()  # also cancels a start the thread has not seen yet
+            w.record_button.setChecked(False)
             return None
         path = unique_path(self.output_dir, "recording", ".mp4")
         fps = min(max(round(w.fps) if w.fps else 15, 5), 30)
+        self._recording = True
         w.inference.request_recording(str(path), fps)
         w.record_button.setChecked(True)
         return str(path)
@@ -62,6 +66,7 @@ class Saving:
 
     def on_recording_finished(self, path: str, frames: int, error: str) -> None:
         w = self.window
+        self._recording = False
         w.record_label.setText("")
         w.record_button.setChecked(False)
         self.last_recording = (path, frames, error)

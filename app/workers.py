@@ -342,6 +342,7 @@ class InferenceThread(StoppableThread):
             msg = f"model not loaded: {exc}. Showing the source unstyled."
             self.box.set(None, msg)
             self.message.emit(msg)
+            self.stylizer_ready.emit("no model")  # the status bar must not say "loading" forever
             return None
         self._publish(stylizer)
         return stylizer
