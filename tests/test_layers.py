@@ -95,3 +95,16 @@ def test_no_engine_module_over_600_lines():
     long = {str(p.relative_to(ROOT)): n for p in ENGINE.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 600}
     assert not long
+
+
+def test_every_engine_import_resolves():
+    """Lazy imports inside functions too: a module moved to another package keeps no dangling
+    relative import (the stabilizer study's ``from .stylizer`` broke only when it ran)."""
+    import importlib.util
+
+    missing = []
+    for path in ENGINE.rglob("*.py"):
+        for name in imports_of(path):
+            if name.startswith("engine") and importlib.util.find_spec(name.rpartition(".")[0] or name) is None:
+                missing.append((module_name(path), name))
+    assert not missing

@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     import json
 
     from engine.media.imageio import load_image_rgb, save_image_rgb
-    from .stylizer import Stylizer
+    from engine.runtime.stylizer import Stylizer
 
     p = argparse.ArgumentParser(prog="python -m engine.tools.stabilizer_study", description=__doc__.splitlines()[0])
     p.add_argument("--content", default="pattern", help="image under the simulated camera, or 'pattern'")
