@@ -7,11 +7,12 @@ consumer drops frames instead of queueing them and latency stays at one frame.
 """
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from engine.slots import NewestSlot
 
 #: Processing resolutions offered (shorter side in pixels; 0 = the source's own size).
 RESOLUTIONS = (256, 384, 512, 720, 0)
@@ -19,41 +20,7 @@ RESOLUTIONS = (256, 384, 512, 720, 0)
 FALLBACK_RESOLUTIONS = (720, 512, 384, 256, 192, 128, 96, 64)
 
 
-class LatestSlot:
-    """Thread-safe holder of the newest value with a sequence number.
-
-    ``put`` never blocks and overwrites; ``wait_newer(seq)`` waits (up to ``timeout``) for a
-    value newer than ``seq`` and returns ``(seq, value)`` or None.
-    """
-
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._seq = 0
-        self._value = None
-
-    def put(self, value) -> int:
-        with self._cond:
-            self._seq += 1
-            self._value = value
-            self._cond.notify_all()
-            return self._seq
-
-    def latest(self) -> tuple[int, object]:
-        with self._cond:
-            return self._seq, self._value
-
-    def wait_newer(self, seq: int, timeout: float) -> tuple[int, object] | None:
-        """``(seq, value)`` once a value newer than ``seq`` is there, or None after ``timeout``.
-        Never hands out the None left by :meth:`clear`."""
-        with self._cond:
-            if self._cond.wait_for(lambda: self._seq > seq and self._value is not None, timeout):
-                return self._seq, self._value
-            return None
-
-    def clear(self) -> None:
-        """Drop the value (e.g. a frame of the previous source); waiters keep waiting."""
-        with self._cond:
-            self._value = None
+LatestSlot = NewestSlot  # the GUI's name for the engine's newest-value slot
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.media.outputs.base import NewestSlot, OutputError
+from engine.media.outputs.base import OutputError
+from engine.slots import NewestSlot
 from engine.media.outputs.mjpeg import MjpegServer
 from engine.media.outputs.virtualcam import VirtualCamera
 

@@ -29,7 +29,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import numpy as np
 
-from .base import NewestSlot, OutputError
+from engine.slots import NewestSlot
+
+from .base import OutputError
 
 DEFAULT_HOST = "127.0.0.1"
 SEND_TIMEOUT_S = 10.0  # a client that takes longer to accept one frame is dropped

@@ -17,7 +17,9 @@ import time
 
 import numpy as np
 
-from .base import NewestSlot, OutputError
+from engine.slots import NewestSlot
+
+from .base import OutputError
 
 CARD_LABEL = "adain-live"
 LINUX_FIX = f'sudo modprobe v4l2loopback exclusive_caps=1 card_label="{CARD_LABEL}"'
