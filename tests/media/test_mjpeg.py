@@ -171,7 +171,9 @@ def test_a_slow_client_drops_frames_without_slowing_the_producer_or_other_client
     assert len(slow.numbers) <= 4 / 0.5 + 2  # the slow one got one per read…
     gaps = np.diff(slow.numbers)
     assert gaps.min() > 0 and gaps.mean() >= 0.25 * produced / len(slow.numbers)  # …skipping the rest
-    assert first + produced - slow.numbers[-1] <= 0.5 * 20 + 15  # and it is never far behind
+    # and it is never far behind: a read's worth of frames plus what the socket buffers hold (about
+    # 2 s at 20 fps on a loaded machine; a server that queued every frame falls further behind each read)
+    assert first + produced - slow.numbers[-1] <= 0.5 * 20 + 30
     slow.close()
     fast.close()
 
