@@ -2,8 +2,6 @@
 VGG encoder, seeded random decoder), at a small processing resolution to stay fast."""
 from __future__ import annotations
 
-import time
-import warnings
 from pathlib import Path
 
 import cv2
@@ -11,14 +9,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QSettings
 
 from conftest import random_decoder_state, smooth_image
+from window_kit import RES, WAIT_MS, drop, wait_ready, wait_result
 
-RES = 64  # processing resolution (shorter side) used throughout: small keeps the CPU tests fast
-WAIT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -65,40 +60,6 @@ def make_window(qtbot, tmp_path, small_stylizer, style_files):
     yield make
     for win in windows:
         win.close()
-
-
-def wait_ready(qtbot, win, count: int) -> None:
-    qtbot.waitUntil(lambda: sum(e.ready for e in win.gallery.entries.values()) >= count, timeout=WAIT_MS)
-
-
-def wait_result(qtbot, win, predicate, after: float | None = None):
-    """The newest result satisfying ``predicate`` whose frame was captured after ``after``."""
-    after = time.monotonic() if after is None else after
-    found = []
-
-    def check():
-        _, r = win.results.latest()
-        if r is not None and r.t_capture > after and predicate(r):
-            found.append(r)
-            return True
-        return False
-    qtbot.waitUntil(check, timeout=WAIT_MS)
-    return found[-1]
-
-
-def drop(win, paths) -> None:
-    """Drag file URLs over the window and drop them (QApplication only routes a real drop from
-    the platform's drag manager, so the drop event goes straight to the window's event())."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    with warnings.catch_warnings():  # PySide6 flags the (only) QPoint constructor as deprecated
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(QPoint(200, 200), *args)
-    QApplication.sendEvent(win, enter)
-    assert enter.isAccepted()
-    event = QDropEvent(QPointF(200, 200), *args)
-    assert win.event(event)
 
 
 def count_frames(path) -> tuple[int, tuple[int, int] | None]:

@@ -11,7 +11,8 @@ from engine.media.imageio import save_image_rgb
 from engine.runtime.person import SelfieSegmenter, person_mask
 from engine.runtime.person_style import MODES
 from person_photos import mean_abs, needs_model, photo, regions
-from test_app import WAIT_MS, make_window, small_stylizer, style_files, wait_ready, wait_result  # noqa: F401
+from test_app import make_window, small_stylizer, style_files  # noqa: F401  (fixtures)
+from window_kit import WAIT_MS, wait_ready, wait_result
 
 
 def choose(win, mode: str) -> None:
