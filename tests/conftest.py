@@ -90,3 +90,17 @@ def flickering(frames, strength: float, seed: int = 0):
         blotches = blotches / (blotches.std() + 1e-6) * strength
         out.append(np.clip(255.0 - f + blotches[..., None], 0, 255).astype(np.uint8))
     return out
+
+
+def styled_net(seed: int = 0):
+    """A random lite network whose FiLM is not the identity (a fresh one starts at identity)."""
+    from engine.nets.lite import random_lite
+
+    net = random_lite(seed=seed)
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(seed + 1)
+        net.mlp[-1].bias.copy_(torch.randn(net.mlp[-1].bias.shape, generator=g) * 0.3)
+        net.mlp[-1].weight.copy_(torch.randn(net.mlp[-1].weight.shape, generator=g) * 0.01)
+        net.head.weight.mul_(10.0)  # outputs spanning [0, 1], as a trained network's
+        net.head.bias.fill_(0.5)
+    return net.eval()

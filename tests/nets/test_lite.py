@@ -7,22 +7,10 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from conftest import noise_image, smooth_image, stripes_image
+from conftest import noise_image, smooth_image, stripes_image, styled_net
 from engine.errors import InputError
-from engine.nets.lite import LiteConfig, LiteFrameNet, LiteNet, LiteStyle, blend_lite, gmac, layer_macs, \
-    load_lite, random_lite, save_lite
-
-
-def styled_net(seed: int = 0) -> LiteNet:
-    """A random lite network whose FiLM is not the identity (a fresh one starts at identity)."""
-    net = random_lite(seed=seed)
-    with torch.no_grad():
-        g = torch.Generator().manual_seed(seed + 1)
-        net.mlp[-1].bias.copy_(torch.randn(net.mlp[-1].bias.shape, generator=g) * 0.3)
-        net.mlp[-1].weight.copy_(torch.randn(net.mlp[-1].weight.shape, generator=g) * 0.01)
-        net.head.weight.mul_(10.0)  # outputs spanning [0, 1], as a trained network's
-        net.head.bias.fill_(0.5)
-    return net.eval()
+from engine.nets.lite import LiteConfig, LiteFrameNet, LiteStyle, blend_lite, gmac, layer_macs, load_lite, \
+    random_lite, save_lite
 
 
 def to_input(rgb: np.ndarray) -> torch.Tensor:

@@ -7,25 +7,12 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import noise_image, smooth_image, stripes_image
+from conftest import noise_image, smooth_image, stripes_image, styled_net
 from engine.errors import InputError
 from engine.nets.adain import StyleStats
-from engine.nets.lite import LiteNet, LiteStyle, random_lite, save_lite
+from engine.nets.lite import LiteStyle, save_lite
 from engine.runtime.style_cache import StyleCache, encode_style_file
 from engine.runtime.stylizer import Stylizer, model_label, resolve_model
-
-
-
-def styled_net(seed: int = 0) -> LiteNet:
-    """A random lite network whose FiLM is not the identity (as tests/nets/test_lite.py)."""
-    net = random_lite(seed=seed)
-    with torch.no_grad():
-        g = torch.Generator().manual_seed(seed + 1)
-        net.mlp[-1].bias.copy_(torch.randn(net.mlp[-1].bias.shape, generator=g) * 0.3)
-        net.mlp[-1].weight.copy_(torch.randn(net.mlp[-1].weight.shape, generator=g) * 0.01)
-        net.head.weight.mul_(10.0)  # outputs spanning [0, 1], as a trained network's
-        net.head.bias.fill_(0.5)
-    return net.eval()
 
 
 @pytest.fixture(scope="module")
