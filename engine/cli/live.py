@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 
+from engine.cli.common import add_palette_argument
 from engine.errors import InputError
 
 
@@ -26,6 +27,7 @@ def add_arguments(p) -> None:
     p.add_argument("--weights", nargs="+", type=float, default=None,
                    help="one weight per style (normalised to sum 1)")
     p.add_argument("--alpha", type=float, default=1.0, help="content–style trade-off in [0,1]")
+    add_palette_argument(p)
     p.add_argument("--stabilize", choices=["on", "off"], default="on",
                    help="temporal anti-flicker stage (default on)")
     p.add_argument("--size", type=int, default=None,
@@ -67,7 +69,7 @@ def options_from_args(args):
     except OutputError as exc:
         raise InputError(None, str(exc)) from None
     camera = parse_camera_mode(args.camera_mode)
-    return LiveOptions(source=args.source, camera=camera, styles=list(args.style), weights=args.weights, alpha=args.alpha,
+    return LiveOptions(source=args.source, camera=camera, styles=list(args.style), weights=args.weights, alpha=args.alpha, palette=args.palette,
                        stabilize=args.stabilize == "on", size=args.size, serve=serve, token=args.token,
                        virtual_cam=args.virtual_cam, status_every=max(0.2, args.status_every),
                        device=args.device, decoder=args.decoder, encoder=args.encoder,

@@ -8,7 +8,7 @@ import torch
 from engine.errors import InputError
 from engine.media.imageio import load_image_rgb, resize_short_side, save_image_rgb
 from engine.runtime.stylizer import Stylizer, stylize_image
-from engine.cli.common import add_model_arguments, add_model_choice, model_note, model_of
+from engine.cli.common import add_model_arguments, add_model_choice, add_palette_argument, model_note, model_of
 from engine.cli.person_options import add_person_arguments, person_mode
 
 OUTPUT_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
@@ -22,6 +22,7 @@ def add_arguments(p) -> None:
     p.add_argument("--alpha", type=float, default=1.0, help="content–style trade-off in [0,1]")
     p.add_argument("--preserve-color", action="store_true",
                    help="keep the content's colours (the paper's colour matching of the style)")
+    add_palette_argument(p)
     p.add_argument("--mask", nargs="+", default=None, metavar="IMAGE",
                    help="one mask image per style (white = that style's region)")
     p.add_argument("--size", type=int, default=None,
@@ -63,6 +64,7 @@ def run(args) -> int:
         stylizer = Stylizer(device=args.device, decoder=args.decoder, encoder=args.encoder,
                             style_side=args.style_size, model=model_of(args), lite=args.lite)
         model_note(stylizer, args)
+        stylizer.match_palette = args.palette
         if person is None:
             result = stylize_image(stylizer, content, styles, args.weights, args.alpha,
                                    args.preserve_color, masks)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from engine.cli.common import add_palette_argument
 from engine.errors import InputError
 from engine.media.video import DEFAULT_CRF, output_format, probe_video, short_input_warning, stylize_video
 
@@ -19,6 +20,7 @@ def add_arguments(p) -> None:
     p.add_argument("--alpha", type=float, default=1.0, help="content–style trade-off in [0,1]")
     p.add_argument("--preserve-color", action="store_true",
                    help="keep the video's colours (luminance-only style transfer)")
+    add_palette_argument(p)
     p.add_argument("--size", type=int, default=None,
                    help="resize frames so the shorter side is N (default: the input's size)")
     p.add_argument("--style-size", type=int, default=512,
@@ -73,6 +75,7 @@ def run(args) -> int:
         raise InputError(None, str(exc)) from None
     stylizer.alpha = args.alpha
     stylizer.preserve_color = args.preserve_color
+    stylizer.match_palette = args.palette
     stylizer.stabilize = args.stabilize == "on"
     stylizer.reset()
     try:

@@ -19,18 +19,23 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from engine.nets.palette import Palette, blend_palettes
+
 EPS = 1e-5
 
 
 @dataclass(frozen=True)
 class StyleStats:
-    """Cached per-channel statistics of one style at relu4_1: ``mean``, ``std`` are ``[512]`` fp32."""
+    """Cached per-channel statistics of one style at relu4_1: ``mean``, ``std`` are ``[512]`` fp32;
+    ``palette``: the style image's colour moments (:mod:`engine.nets.palette`), when known."""
 
     mean: torch.Tensor
     std: torch.Tensor
+    palette: Palette | None = None
 
     def to(self, device) -> "StyleStats":
-        return StyleStats(self.mean.to(device), self.std.to(device))
+        return StyleStats(self.mean.to(device), self.std.to(device),
+                          None if self.palette is None else self.palette.to(device))
 
 
 def mean_std(feat: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,7 +56,13 @@ def blend_stats(styles: list[StyleStats], weights: list[float] | torch.Tensor) -
     w = normalise_weights(weights)
     mean = sum(wk * s.mean for wk, s in zip(w.tolist(), styles))
     std = sum(wk * s.std for wk, s in zip(w.tolist(), styles))
-    return StyleStats(mean, std)
+    return StyleStats(mean, std, blend_style_palettes(styles, w))
+
+
+def blend_style_palettes(styles: list, weights: torch.Tensor) -> Palette | None:
+    """The palette of a blend of styles (None unless every style has one)."""
+    palettes = [s.palette for s in styles]
+    return None if any(p is None for p in palettes) else blend_palettes(palettes, weights)
 
 
 def normalise_weights(weights: list[float] | torch.Tensor) -> torch.Tensor:

@@ -38,14 +38,15 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .adain import EPS, StyleStats, masked_adain, mix_alpha, normalise_weights
+from .adain import EPS, StyleStats, blend_style_palettes, masked_adain, mix_alpha, normalise_weights
+from .palette import Palette
 from .weights import check_state_dict, load_state_dict_file, save_safetensors_atomic
 
 STRIDE = 8
@@ -86,6 +87,7 @@ class LiteStyle:
     stds: tuple[torch.Tensor, ...]
     film_scale: torch.Tensor
     film_shift: torch.Tensor
+    palette: Palette | None = None  # the style image's colour moments (engine.nets.palette)
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """Flat ``{name: tensor}`` (for files and caches); inverse of :meth:`from_tensors`."""
@@ -101,11 +103,13 @@ class LiteStyle:
                    t["film_scale"], t["film_shift"])
 
     def map(self, fn) -> "LiteStyle":
+        """``fn`` applied to every network tensor (the palette, one per style, is carried as is)."""
         return LiteStyle(tuple(fn(m) for m in self.means), tuple(fn(s) for s in self.stds),
-                         fn(self.film_scale), fn(self.film_shift))
+                         fn(self.film_scale), fn(self.film_shift), self.palette)
 
     def to(self, device) -> "LiteStyle":
-        return self.map(lambda t: t.to(device))
+        moved = self.map(lambda t: t.to(device))
+        return moved if self.palette is None else replace(moved, palette=self.palette.to(device))
 
     def detach(self) -> "LiteStyle":
         return self.map(lambda t: t.detach())
@@ -132,7 +136,8 @@ def blend_lite(styles: list[LiteStyle], weights) -> LiteStyle:
     n = len(styles[0].means)
     return LiteStyle(tuple(mix(lambda s, i=i: s.means[i]) for i in range(n)),
                      tuple(mix(lambda s, i=i: s.stds[i]) for i in range(n)),
-                     mix(lambda s: s.film_scale), mix(lambda s: s.film_shift))
+                     mix(lambda s: s.film_scale), mix(lambda s: s.film_shift),
+                     blend_style_palettes(styles, w))
 
 
 # --- modulation: global (one style per sample) or spatial (masks) ---------------------------

@@ -43,6 +43,7 @@ class LiveOptions:
     styles: list = field(default_factory=list)  # image paths or HxWx3 uint8 RGB arrays
     weights: list[float] | None = None
     alpha: float = 1.0
+    palette: bool = True  # the painting's colour distribution (engine.nets.palette)
     stabilize: bool = True
     size: int | None = None  # processing size (shorter side); None: 256 on CPU, 512 on CUDA
     serve: tuple[str, int] | None = None  # (host, port) of the stream server
@@ -192,6 +193,7 @@ def run_live(options: LiveOptions, stop: threading.Event, stylizer_factory=None,
         stylizer = (stylizer_factory or _default_factory(options))(device)
         stylizer.set_styles(list(options.styles), options.weights)
         stylizer.alpha = options.alpha
+        stylizer.match_palette = options.palette
         stylizer.stabilize = options.stabilize
         if stop.is_set():
             return 0

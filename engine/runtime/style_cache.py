@@ -1,6 +1,7 @@
 """Disk cache of style statistics, so a restart does not re-encode the gallery.
 
-One small safetensors file per style (``mean`` and ``std``, ``[512]`` fp32 each, ~4 KB) in
+One small safetensors file per style (``mean`` and ``std``, ``[512]`` fp32 each, ~4 KB, plus the
+style's colour ``palette_mean`` ``[3]`` and ``palette_cov`` ``[3,3]``; an entry without them is a miss) in
 ``cache_dir()/styles/``. The file name is a hash of the style file's *content*, the encoder id
 and the style side, so a renamed file still hits, an edited file misses, and a different encoder
 or style size never sees stale statistics. Writes are atomic; an unreadable or malformed entry
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ import torch
 
 from engine.nets.adain import StyleStats
 from engine.nets.lite import LiteStyle
+from engine.nets.palette import Palette
 from engine.nets.encoder import cache_dir
 from engine.errors import InputError
 from engine.nets.weights import save_safetensors_atomic
@@ -65,6 +68,9 @@ class StyleCache:
             tensors = {k: v.detach().float().cpu() for k, v in stats.tensors().items()}
         else:
             tensors = {"mean": stats.mean.detach().float().cpu(), "std": stats.std.detach().float().cpu()}
+        if stats.palette is not None:
+            tensors["palette_mean"] = stats.palette.mean.detach().float().cpu()
+            tensors["palette_cov"] = stats.palette.cov.detach().float().cpu()
         meta = {"file_sha1": digest, "encoder_id": self.encoder_id, "style_side": str(self.style_side),
                 "name": Path(path).name}
         try:
@@ -90,9 +96,14 @@ class StyleCache:
 
             with safe_open(str(entry), framework="pt") as fh:
                 meta = fh.metadata() or {}
-                if "film_scale" in fh.keys():
-                    return self._lite(meta, digest, {k: fh.get_tensor(k) for k in fh.keys()})
-                mean, std = fh.get_tensor("mean"), fh.get_tensor("std")
+                tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+            palette = _palette(tensors)
+            if palette is None:  # an entry from before palettes (or a damaged one): recompute
+                return None
+            if "film_scale" in tensors:
+                style = self._lite(meta, digest, tensors)
+                return None if style is None else replace(style, palette=palette)
+            mean, std = tensors["mean"], tensors["std"]
         except Exception:  # noqa: BLE001 - corrupt entry: treat as a miss, it gets rewritten
             return None
         if (meta.get("file_sha1") != digest or meta.get("encoder_id") != self.encoder_id
@@ -100,7 +111,7 @@ class StyleCache:
             return None
         if not _valid(mean) or not _valid(std) or bool((std <= 0).any()):
             return None
-        return StyleStats(mean.float(), std.float())
+        return StyleStats(mean.float(), std.float(), palette)
 
     def _lite(self, meta: dict, digest: str, tensors: dict) -> LiteStyle | None:
         if (meta.get("file_sha1") != digest or meta.get("encoder_id") != self.encoder_id
@@ -113,6 +124,16 @@ class StyleCache:
         except KeyError:
             return None
         return style if all(bool((s > 0).all()) for s in style.stds) else None
+
+
+def _palette(tensors: dict[str, torch.Tensor]) -> Palette | None:
+    """The entry's palette (popped from ``tensors``), or None when missing or not finite."""
+    mean, cov = tensors.pop("palette_mean", None), tensors.pop("palette_cov", None)
+    if mean is None or cov is None or mean.shape != (3,) or cov.shape != (3, 3):
+        return None
+    if not (bool(torch.isfinite(mean).all()) and bool(torch.isfinite(cov).all())):
+        return None
+    return Palette(mean.float(), cov.float())
 
 
 def _valid(t: torch.Tensor) -> bool:

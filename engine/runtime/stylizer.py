@@ -31,7 +31,7 @@ import functools
 import hashlib
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,7 @@ from engine.nets.adain import StyleStats, adain, blend_stats, luminance_transfer
 from engine.nets.decoder import load_decoder
 from engine.nets.encoder import encoder_id, load_encoder
 from engine.nets.fast import FastNet
+from engine.nets.palette import match_palette, match_palette_frame, match_palette_regions, palette_of
 from engine.nets.lite import DEFAULT_LITE, LiteRunner, LiteStyle, blend_lite, lite_available, load_lite
 from engine.errors import InputError
 from engine.media.imageio import load_image_rgb, resize_short_side, writable
@@ -159,6 +160,7 @@ class Stylizer:
         self.style_side = style_side
         self.alpha = 1.0
         self.preserve_color = False
+        self.match_palette = True  # give the picture the painting's colour moments (engine.nets.palette)
         self._plan: StylePlan | None = None
         self._cache: dict[str, StyleStats] = {}
         self.fast = True  # FastNet per-frame path (see module docstring)
@@ -194,12 +196,12 @@ class Stylizer:
         cached = self._cache.get(key)
         if cached is None:
             resized = resize_short_side(rgb, self.style_side)
-            if self.lite is not None:
-                cached = self._cache[key] = self.lite.encode_style(resized)
-                return cached
             x = self._to_input(torch.from_numpy(writable(resized)).to(self.device), bgr=False)
-            cached = style_stats(self.encoder(self._pad(x)[0]))
-            self._cache[key] = cached
+            if self.lite is not None:
+                cached = self.lite.encode_style(resized)
+            else:
+                cached = style_stats(self.encoder(self._pad(x)[0]))
+            cached = self._cache[key] = replace(cached, palette=palette_of(x))
         return cached
 
     def set_styles(self, styles: list, weights: list[float] | None = None,
@@ -273,7 +275,7 @@ class Stylizer:
     @_holding_device_lock
     @torch.inference_mode()
     def __call__(self, frame_bgr: np.ndarray, alpha: float | None = None,
-                 preserve_color: bool | None = None, masks=None) -> np.ndarray:
+                 preserve_color: bool | None = None, masks=None, palette: bool | None = None) -> np.ndarray:
         """``HxWx3`` uint8 BGR → ``HxWx3`` uint8 BGR, stylized with the current plan.
 
         ``masks``: this frame's own region masks (see :meth:`stylize_tensor`), e.g. a live person mask.
@@ -282,11 +284,13 @@ class Stylizer:
         plan = self._require_plan()
         alpha = self.alpha if alpha is None else float(alpha)
         preserve = self.preserve_color if preserve_color is None else preserve_color
+        palette = self.match_palette if palette is None else palette
         if (self.fast and plan.masks is None and masks is None and not preserve
                 and not getattr(self, "stabilize", False) and min(frame_bgr.shape[:2]) >= MIN_SIDE):
-            return self._fast_frame(frame_bgr, plan, alpha)
+            out = self._fast_frame(frame_bgr, plan, alpha)
+            return match_palette_frame(out, plan.blended.palette, alpha) if palette else out
         x = self._to_input(torch.from_numpy(writable(frame_bgr)).to(self.device), bgr=True)
-        y = self.stylize_tensor(x, alpha=alpha, preserve_color=preserve, plan=plan, masks=masks)
+        y = self.stylize_tensor(x, alpha=alpha, preserve_color=preserve, plan=plan, masks=masks, palette=palette)
         return self._to_frame(y, bgr=True)
 
     def _fast_frame(self, frame_bgr: np.ndarray, plan: StylePlan, alpha: float) -> np.ndarray:
@@ -311,22 +315,25 @@ class Stylizer:
     @torch.inference_mode()
     def stylize_tensor(self, x: torch.Tensor, alpha: float | None = None,
                        preserve_color: bool | None = None, plan: StylePlan | None = None,
-                       masks=None) -> torch.Tensor:
+                       masks=None, palette: bool | None = None) -> torch.Tensor:
         """``[1,3,H,W]`` RGB in [0,1] (network dtype, on device) → same shape, clamped to [0,1].
 
         With ``stabilize`` on, frames stylized with the current plan form the stabilized stream.
         ``masks``: this frame's region masks ``[K,h,w]`` in [0,1] (K = the plan's styles) in place of
         the plan's, or a function returning them, called once the encoder has run (so a mask made on
-        another thread overlaps the encoder instead of adding its time).
+        another thread overlaps the encoder instead of adding its time). ``palette`` (default
+        :attr:`match_palette`): give the output the painting's colour moments, at strength α (each
+        region its own style's with masks); colour preservation takes precedence.
         """
         current = plan is None or plan is self._plan
         stabilizer = self.stabilizer if current and self.stabilize else None
         plan = plan or self._require_plan()
         alpha = self.alpha if alpha is None else float(alpha)
         preserve = self.preserve_color if preserve_color is None else preserve_color
+        palette = self.match_palette if palette is None else palette
         prepared = None
         if stabilizer is not None:
-            self._start_look(stabilizer, plan, alpha, preserve)
+            self._start_look(stabilizer, plan, alpha, preserve, palette)
             prepared = stabilizer.prepare(x)
             x = prepared.content  # denoised along the motion
         h, w = x.shape[-2:]
@@ -337,11 +344,13 @@ class Stylizer:
                               mode="bilinear", align_corners=False).to(self.dtype)
         padded, (ph, pw) = self._pad(x)
         frame_masks = masks
+        regions = []  # this frame's masks [K,h,w], once known
 
         def region_masks() -> torch.Tensor | None:  # called after the encoder: a mask thread overlaps it
             found = plan.masks
             if frame_masks is not None:
                 found = _masks_tensor(frame_masks() if callable(frame_masks) else frame_masks, len(plan.styles))
+            regions.append(found)
             return None if found is None else _pad_masks(found, x.shape[-2:], (ph, pw))
 
         if self.lite is not None:  # the lite network modulates inside (engine.nets.lite)
@@ -355,6 +364,8 @@ class Stylizer:
         out = out.clamp(0, 1)
         if preserve:
             out = luminance_transfer(out, x)
+        elif palette:
+            out = self._with_palette(out, plan, regions[0] if regions else None, alpha)
         if small:
             out = F.interpolate(out.float(), size=(h, w), mode="area").to(self.dtype)
         if stabilizer is not None:
@@ -363,13 +374,25 @@ class Stylizer:
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _start_look(self, stabilizer, plan: StylePlan, alpha: float, preserve: bool) -> None:
+    def _start_look(self, stabilizer, plan: StylePlan, alpha: float, preserve: bool, palette: bool) -> None:
         """A new style, blend, α or colour setting shows at once: the stabilizer would otherwise
         fade it in over many frames (its coarse band keeps 0.9 of the previous output)."""
         last = self._stabilized_look
-        if last is not None and (last[0] is not plan or last[1:] != (alpha, preserve)):
+        if last is not None and (last[0] is not plan or last[1:] != (alpha, preserve, palette)):
             stabilizer.reset()
-        self._stabilized_look = (plan, alpha, preserve)
+        self._stabilized_look = (plan, alpha, preserve, palette)
+
+    @staticmethod
+    def _with_palette(out: torch.Tensor, plan: StylePlan, masks: torch.Tensor | None, alpha: float) -> torch.Tensor:
+        """``out`` ``[1,3,H,W]`` in [0,1] given the plan's palette (per region with ``masks``);
+        styles without a palette (statistics made elsewhere) leave it as it is."""
+        if masks is not None:
+            palettes = [s.palette for s in plan.styles]
+            if any(p is None for p in palettes):
+                return out
+            return match_palette_regions(out, palettes, masks, alpha)
+        palette = plan.blended.palette
+        return out if palette is None else match_palette(out, palette, alpha)
 
     def _fast_net(self) -> FastNet:
         """The FastNet of the current encoder/decoder weights (rebuilt if they change)."""

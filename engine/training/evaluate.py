@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.nets.adain import adain, mix_alpha, style_stats
+from engine.nets.palette import match_palette, palette_of
 from engine.nets.decoder import load_decoder
 from engine.nets.encoder import encoder_id, load_encoder
 from engine.errors import InputError
@@ -339,6 +340,7 @@ class EvaluateOptions:
     encoder: str | None = None
     model: str = "vgg"  # vgg: the decoder(s); lite (or auto choosing it): the lite network
     lite: str | None = None  # lite weights (None: models/lite.safetensors)
+    palette: bool = True  # match the painting's colour moments, as the app does (engine.nets.palette)
 
 
 @dataclass
@@ -390,7 +392,8 @@ def run(args: EvaluateOptions) -> int:
     decoders, decoder_info = lite_methods(args, device)
     for label, path in plan.decoders if not decoders else ():
         dec, meta = load_decoder(path)
-        decoders.append((label, vgg_method(encoder, dec.to(device).eval().requires_grad_(False), args.alpha)))
+        decoders.append((label, vgg_method(encoder, dec.to(device).eval().requires_grad_(False), args.alpha,
+                                                  args.palette)))
         decoder_info.append({"label": label, "path": _rel(path), "sha1": file_sha1(path),
                              "steps": meta.get("steps"), "encoder_id": meta.get("encoder_id")})
         if meta.get("encoder_id") and meta["encoder_id"] != enc_id:
@@ -423,7 +426,7 @@ def run(args: EvaluateOptions) -> int:
         "command": command_line(args),
         "settings": {"size": args.size, "preprocess": f"shorter side resized to {args.size}, centre "
                      f"crop {args.size}×{args.size} (content and style)", "alpha": args.alpha,
-                     "style_weight": args.style_weight, "seed": args.seed, "pairs": len(plan.pairs),
+                     "palette": args.palette, "style_weight": args.style_weight, "seed": args.seed, "pairs": len(plan.pairs),
                      "baseline_iters": plan.iters, "baseline_pairs": {
                          str(n): sum(n in p for p in plan.baseline_plan) for n in plan.iters},
                      "structure_reference": plan.structure_ref,
@@ -446,12 +449,19 @@ def run(args: EvaluateOptions) -> int:
     return 0
 
 
-def vgg_method(encoder, decoder, alpha: float):
+def vgg_method(encoder, decoder, alpha: float, palette: bool = True):
     """The VGG model's whole path as ``(content, style) → image`` (``[1,3,S,S]`` each)."""
     def run(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         fc = encoder(content)
-        return decoder(mix_alpha(fc, adain(fc, style_stats(encoder(style))), alpha))
+        out = decoder(mix_alpha(fc, adain(fc, style_stats(encoder(style))), alpha))
+        return with_palette(out, style, alpha, palette)
     return run
+
+
+def with_palette(out: torch.Tensor, style: torch.Tensor, alpha: float, on: bool) -> torch.Tensor:
+    """The product's last step: the output clamped and, when ``on``, given the style's palette."""
+    out = out.clamp(0, 1)
+    return match_palette(out, palette_of(style), alpha) if on else out
 
 
 def lite_methods(args, device) -> tuple[list, list]:
@@ -471,7 +481,8 @@ def lite_methods(args, device) -> tuple[list, list]:
     label = f"lite: {path.name}"
     info = {"label": label, "path": _rel(path), "sha1": file_sha1(path), "steps": meta.get("steps"),
             "encoder_id": "lite"}
-    return [(label, lambda c, s: net(c, net.encode_style(s), args.alpha))], [info]
+    return [(label, lambda c, s: with_palette(net(c, net.encode_style(s), args.alpha), s, args.alpha,
+                                              args.palette))], [info]
 
 
 def command_line(args) -> str:
@@ -484,6 +495,8 @@ def command_line(args) -> str:
              "--style-weight", f"{args.style_weight:g}",
              "--baseline-iters", *map(str, args.baseline_iters),
              "--baseline-pairs", *map(str, args.baseline_pairs), "--threads", str(args.threads)]
+    if not getattr(args, "palette", True):
+        parts.append("--no-palette")
     if getattr(args, "model", "vgg") != "vgg":
         parts += ["--model", args.model] + (["--lite", shlex.quote(args.lite)] if args.lite else [])
     return " ".join(parts)

@@ -337,6 +337,8 @@ def test_settings_persist_between_runs(qtbot, make_window, style_files, small_st
     win.gallery.set_checked(b, True)
     win.alpha_slider.setValue(40)
     win.preserve_check.setChecked(True)
+    assert win.palette_check.isChecked()  # on by default
+    win.palette_check.setChecked(False)
     assert win.stabilize_check.isChecked()  # on by default
     win.stabilize_check.setChecked(False)
     win.set_view_mode("split")
@@ -346,6 +348,7 @@ def test_settings_persist_between_runs(qtbot, make_window, style_files, small_st
     win.close()
     again = make_window(source=None)
     assert again.alpha_slider.value() == 40 and again.preserve_check.isChecked()
+    assert not again.palette_check.isChecked()
     assert not again.stabilize_check.isChecked() and again.view.mode == "split"
     assert again.gallery.paths() == paths
     assert [again.gallery.is_checked(p) for p in paths] == checks
@@ -354,6 +357,7 @@ def test_settings_persist_between_runs(qtbot, make_window, style_files, small_st
     r = wait_result(qtbot, again, lambda r: r.styled)
     assert r.controls.alpha == 0.4 and r.controls.preserve_color and not r.controls.stabilize
     assert not small_stylizer.stabilize  # the toggle reaches the engine
+    assert not r.controls.palette and small_stylizer.match_palette is False
     again.stabilize_check.setChecked(True)
     wait_result(qtbot, again, lambda r: r.styled and r.controls.stabilize)
     assert small_stylizer.stabilize

@@ -48,9 +48,10 @@ def one_style(tmp_path):
     return folder
 
 
-def set_controls(win, alpha: int, preserve: bool) -> None:
+def set_controls(win, alpha: int, preserve: bool, palette: bool = True) -> None:
     win.alpha_slider.setValue(alpha)
     win.preserve_check.setChecked(preserve)
+    win.palette_check.setChecked(palette)
 
 
 def test_live_picture_follows_alpha_and_colour_controls(qtbot, windows, trained, still, one_style):
@@ -58,13 +59,14 @@ def test_live_picture_follows_alpha_and_colour_controls(qtbot, windows, trained,
     win.stabilize_check.setChecked(False)  # frame-exact comparisons
     wait_ready(qtbot, win, 1)
     shown = {}
-    for alpha, preserve in ((0, False), (50, False), (100, False), (100, True)):
-        set_controls(win, alpha, preserve)
+    for alpha, preserve, palette in ((0, False, True), (50, False, True), (100, False, True), (100, True, True),
+                                     (100, False, False)):
+        set_controls(win, alpha, preserve, palette)
         r = wait_result(qtbot, win, lambda r: r.styled and r.controls.alpha == alpha / 100
-                        and r.controls.preserve_color == preserve)
-        direct = trained(r.original, alpha=alpha / 100, preserve_color=preserve)
-        assert np.abs(direct.astype(int) - r.stylized.astype(int)).max() <= 1, (alpha, preserve)
-        shown[alpha, preserve] = r.stylized
+                        and r.controls.preserve_color == preserve and r.controls.palette == palette)
+        direct = trained(r.original, alpha=alpha / 100, preserve_color=preserve, palette=palette)
+        assert np.abs(direct.astype(int) - r.stylized.astype(int)).max() <= 1, (alpha, preserve, palette)
+        shown[alpha, preserve, palette] = r.stylized
     pictures = list(shown.values())
     for i in range(len(pictures)):
         for j in range(i + 1, len(pictures)):

@@ -140,6 +140,10 @@ def small_styles(stylizer):
     stylizer.style_side = saved
 
 
+# the plain frames take the uint8 fast path, where the palette step rounds a second time
+ROUNDING = 2
+
+
 def test_stylizer_toggle(small_styles, clip):
     stylizer = small_styles
     stylizer.set_styles([pattern_image(64, 64, seed=5)])
@@ -150,10 +154,10 @@ def test_stylizer_toggle(small_styles, clip):
     try:
         assert stylizer.stabilize is True and isinstance(stylizer.stabilizer, Stabilizer)
         stable = [stylizer(f) for f in frames]
-        assert np.abs(stable[0].astype(int) - plain[0]).max() <= 1
+        assert np.abs(stable[0].astype(int) - plain[0]).max() <= ROUNDING
         assert max(mean_abs(s, p) for s, p in zip(stable[1:], plain[1:])) > 0.05
         stylizer.reset()
-        assert np.abs(stylizer(frames[3]).astype(int) - plain[3]).max() <= 1
+        assert np.abs(stylizer(frames[3]).astype(int) - plain[3]).max() <= ROUNDING
         # another plan (e.g. a gallery thumbnail) is not part of the stream
         other = stylizer.plan
         stylizer.set_styles([pattern_image(64, 64, seed=6)])
@@ -184,8 +188,8 @@ def test_a_new_style_or_alpha_shows_at_once(small_styles, clip):
         held = stylizer(frames[6], alpha=0.5)
     finally:
         stylizer.stabilize = False
-    assert np.abs(switched.astype(int) - stylizer(frames[3])).max() <= 1
-    assert np.abs(halved.astype(int) - stylizer(frames[5], alpha=0.5)).max() <= 1
+    assert np.abs(switched.astype(int) - stylizer(frames[3])).max() <= ROUNDING
+    assert np.abs(halved.astype(int) - stylizer(frames[5], alpha=0.5)).max() <= ROUNDING
     assert mean_abs(held, stylizer(frames[6], alpha=0.5)) > 0.05  # then it stabilizes again
 
 
