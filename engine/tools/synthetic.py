@@ -134,3 +134,51 @@ def synthetic_style(h: int = 512, w: int = 640, seed: int = 1) -> np.ndarray:
         img += (0.5 + 0.5 * wave)[..., None] * blob[..., None] * rng.uniform(0, 1, 3).astype(np.float32)
     img = img / img.max() + rng.normal(0, 0.04, img.shape).astype(np.float32)
     return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+# --- the hard styles of issue #15: a monochrome print, a flat-colour poster, a dark night sky ---
+
+def engraving_style(h: int = 512, w: int = 640, seed: int = 3) -> np.ndarray:
+    """A black-and-white engraving: bundles of dark cross-hatching on white paper (grey only)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    paper = np.full((h, w), 235, np.uint8)
+    for _ in range(h * w // 800):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        angle, length = rng.choice([0.6, 2.2]), int(rng.integers(20, 90))
+        dx, dy = int(length * np.cos(angle)), int(length * np.sin(angle))
+        for k in range(int(rng.integers(3, 9))):
+            cv2.line(paper, (x + 4 * k, y), (x + 4 * k + dx, y + dy), int(rng.integers(0, 60)), 1, cv2.LINE_AA)
+    return np.repeat(paper[..., None], 3, axis=2)
+
+
+POSTER_COLOURS = ((220, 30, 30), (250, 210, 0), (240, 240, 240))  # RGB: red, yellow, white
+
+
+def poster_style(h: int = 512, w: int = 640, seed: int = 3) -> np.ndarray:
+    """A flat-colour poster: red, yellow and white polygons with thick black outlines."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:] = POSTER_COLOURS[1]
+    for i in range(14):
+        points = rng.integers(0, [w, h], size=(5, 2)).astype(np.int32)
+        cv2.fillPoly(img, [points], POSTER_COLOURS[(0, 2, 0, 1)[i % 4]])
+        cv2.polylines(img, [points], True, (10, 10, 10), 6)
+    return img
+
+
+def night_sky_style(h: int = 512, w: int = 640, seed: int = 3) -> np.ndarray:
+    """A dark-blue night sky: deep blue bands with pale rings of stars."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([15 + 10 * np.cos(xx / 50), 40 + 15 * np.sin(yy / 35),
+                    90 + 30 * np.sin(xx / 40 + yy / 70)], -1)
+    for _ in range(25):
+        centre = (int(rng.integers(0, w)), int(rng.integers(0, h // 2)))
+        cv2.circle(img, centre, int(rng.integers(10, 50)), (230, 220, 200), 3, cv2.LINE_AA)
+    return np.clip(img, 0, 255).astype(np.uint8)
