@@ -9,6 +9,9 @@
   (Sundaram et al. 2010, as used by Ruder et al. 2016), occlusions, and those that land
   outside the frame. A perfectly consistent stylization scores about the original's own
   warping error (sensor noise, lighting change); flicker raises it.
+- **Absolute warping error**: the same with the mean *absolute* difference. Shimmer of fine
+  texture (many small changes) is what a viewer sees, and a squared error weighs it little next
+  to a few large changes; report both.
 - **Frame-difference ratio** (flow-free): ``mean|S_t − S_{t−1}| / mean|O_t − O_{t−1}|``, how
   much the stylization amplifies the frame-to-frame change of the input. It needs no flow,
   so it also catches flicker the flow check masks away, but it also counts honest motion of
@@ -52,25 +55,26 @@ def _resized(frame: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
 
 # --- metrics ----------------------------------------------------------------------------------
 
-def pair_warping_error(prev_rgb: np.ndarray, cur_rgb: np.ndarray, pf: PairFlow) -> float:
-    """Mean squared RGB difference (0..1 scale) between ``cur`` and ``prev`` warped onto it,
-    over the reliable pixels of ``pf`` (NaN when none is reliable)."""
+def pair_warping_error(prev_rgb: np.ndarray, cur_rgb: np.ndarray, pf: PairFlow, absolute: bool = False) -> float:
+    """Mean squared (``absolute``: absolute) RGB difference (0..1 scale) between ``cur`` and
+    ``prev`` warped onto it, over the reliable pixels of ``pf`` (NaN when none is reliable)."""
     count = int(pf.mask.sum())
     if count == 0:
         return float("nan")
     warped = warp(prev_rgb, pf.flow).astype(np.float32)
     diff = (cur_rgb.astype(np.float32) - warped) / 255.0
-    return float((diff ** 2).sum(-1)[pf.mask].sum() / (3 * count))
+    per_pixel = np.abs(diff) if absolute else diff ** 2
+    return float(per_pixel.sum(-1)[pf.mask].sum() / (3 * count))
 
 
-def warping_error(stylized: Iterable[np.ndarray], flows: list[PairFlow]) -> float:
+def warping_error(stylized: Iterable[np.ndarray], flows: list[PairFlow], absolute: bool = False) -> float:
     """Mean over consecutive pairs of :func:`pair_warping_error` (flows from :func:`original_flows`)."""
     errors, prev = [], None
     for i, frame in enumerate(stylized):
         if prev is not None:
             if i - 1 >= len(flows):
                 raise ValueError(f"more stylized frames than flows ({len(flows)} pairs)")
-            errors.append(pair_warping_error(prev, frame, flows[i - 1]))
+            errors.append(pair_warping_error(prev, frame, flows[i - 1], absolute))
         prev = frame
     errors = [e for e in errors if np.isfinite(e)]
     return float(np.mean(errors)) if errors else float("nan")
@@ -96,6 +100,8 @@ class FlickerReport:
     stylized_difference: float  # mean|ΔS|
     original_difference: float  # mean|ΔO|
     reliable_fraction: float  # pixels that passed the forward-backward check
+    abs_warping_error: float = float("nan")  # stylized, mean absolute difference
+    original_abs_warping_error: float = float("nan")
 
     def lines(self) -> list[str]:
         return [
@@ -103,6 +109,8 @@ class FlickerReport:
             f"on the original, {100 * self.reliable_fraction:.1f}% of pixels reliable",
             f"warping error, stylized:  {self.warping_error:.6f}  (mean squared RGB difference, 0..1)",
             f"warping error, original:  {self.original_warping_error:.6f}  (noise/lighting floor)",
+            f"absolute warping error, stylized: {self.abs_warping_error:.5f}, original: "
+            f"{self.original_abs_warping_error:.5f}  (mean absolute RGB difference, 0..1)",
             f"frame-difference ratio:   {self.frame_difference_ratio:.3f}  "
             f"(mean|ΔS| {self.stylized_difference:.5f} / mean|ΔO| {self.original_difference:.5f})",
         ]
@@ -113,7 +121,8 @@ def flicker_report(originals: Iterable[np.ndarray], stylized: Iterable[np.ndarra
 
     Raises ValueError when the lengths differ.
     """
-    sums = dict(warp=0.0, warp_orig=0.0, pairs=0, d_sty=0.0, d_orig=0.0, reliable=0.0, frames=0)
+    sums = dict(warp=0.0, warp_orig=0.0, abs=0.0, abs_orig=0.0, pairs=0, d_sty=0.0, d_orig=0.0, reliable=0.0,
+                frames=0)
     prev_o = prev_s = None
     orig_iter, sty_iter = iter(originals), iter(stylized)
     while True:
@@ -131,6 +140,8 @@ def flicker_report(originals: Iterable[np.ndarray], stylized: Iterable[np.ndarra
             if pf.mask.any():
                 sums["warp"] += pair_warping_error(prev_s, s, pf)
                 sums["warp_orig"] += pair_warping_error(prev_o, o, pf)
+                sums["abs"] += pair_warping_error(prev_s, s, pf, absolute=True)
+                sums["abs_orig"] += pair_warping_error(prev_o, o, pf, absolute=True)
                 sums["pairs"] += 1
             sums["reliable"] += float(pf.mask.mean())
             sums["d_sty"] += float(np.abs(s.astype(np.float32) - prev_s).mean()) / 255.0
@@ -146,7 +157,9 @@ def flicker_report(originals: Iterable[np.ndarray], stylized: Iterable[np.ndarra
         original_warping_error=sums["warp_orig"] / pairs if sums["pairs"] else nan,
         frame_difference_ratio=d_sty / d_orig if d_orig > 0 else nan,
         stylized_difference=d_sty, original_difference=d_orig,
-        reliable_fraction=sums["reliable"] / pairs_all)
+        reliable_fraction=sums["reliable"] / pairs_all,
+        abs_warping_error=sums["abs"] / pairs if sums["pairs"] else nan,
+        original_abs_warping_error=sums["abs_orig"] / pairs if sums["pairs"] else nan)
 
 
 # --- style loss (paper metric) ---------------------------------------------------------------

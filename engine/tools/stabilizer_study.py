@@ -113,11 +113,13 @@ def to_rgb8(out: np.ndarray) -> np.ndarray:
 
 
 def evaluate_outputs(frames, outs, flows, encoder, style_taps, every: int = 10) -> dict:
-    """Warping error, frame-difference ratio and mean style loss (every ``every``-th frame)."""
+    """Warping error (squared and absolute), frame-difference ratio and mean style loss (every
+    ``every``-th frame)."""
     from engine.tools import flicker
 
     rgb = [to_rgb8(o) for o in outs]
     return dict(warping_error=flicker.warping_error(rgb, flows),
+                abs_warping_error=flicker.warping_error(rgb, flows, absolute=True),
                 frame_difference_ratio=flicker.mean_abs_difference(rgb) / flicker.mean_abs_difference(frames),
                 style_loss=float(np.mean([flicker.style_loss(encoder, rgb[i], style_taps)
                                           for i in range(0, len(rgb), every)])))
@@ -163,6 +165,7 @@ def compare(st, frames: list[np.ndarray], style_rgb: np.ndarray, candidates: lis
     base = rows[0]
     for row in rows:
         row["warp_ratio"] = row["warping_error"] / base["warping_error"]
+        row["abs_ratio"] = row["abs_warping_error"] / base["abs_warping_error"]
         row["style_change"] = row["style_loss"] / base["style_loss"] - 1
     return rows, per_frame
 
@@ -188,10 +191,12 @@ DEFAULT_CANDIDATES = [
 
 
 def format_rows(rows: list[dict]) -> str:
-    lines = ["| method | warping error | × per-frame | frame-diff ratio | style loss | Δ style | ms/frame |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| method | warping error | × per-frame | absolute | × per-frame | frame-diff ratio | style loss "
+             "| Δ style | ms/frame |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['name']} | {r['warping_error']:.3e} | {r['warp_ratio']:.2f} | "
+                     f"{r['abs_warping_error']:.4f} | {r['abs_ratio']:.2f} | "
                      f"{r['frame_difference_ratio']:.3f} | {r['style_loss']:.3f} | "
                      f"{100 * r['style_change']:+.1f}% | {r['ms']:.1f} |")
     return "\n".join(lines)

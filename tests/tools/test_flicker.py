@@ -59,6 +59,34 @@ def test_warping_error_ranks_flicker(clip):
     assert consistent == pytest.approx(flicker.warping_error(clip, flows), rel=0.2, abs=2e-5)
 
 
+def sparse_flicker(frames, share: float, jump: float, seed: int = 0):
+    """Each frame: a random ``share`` of its pixels pushed by ±``jump`` grey levels (few large changes)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for f in frames:
+        hit = rng.random(f.shape[:2]) < share
+        sign = rng.choice([-1.0, 1.0], size=f.shape[:2])
+        out.append(np.clip(f + (hit * sign * jump)[..., None], 0, 255).astype(np.uint8))
+    return out
+
+
+def test_absolute_error_sees_the_shimmer_a_squared_error_weighs_little(clip):
+    flows = flicker.original_flows(clip)
+    shimmer = flickering(clip, 6.0)  # every pixel, a few levels: what a viewer sees as shimmer
+    sparse = sparse_flicker(clip, 0.01, 85.0)  # 1 % of the pixels, large jumps: the same squared error
+    base_sq, base_abs = flicker.warping_error(clip, flows), flicker.warping_error(clip, flows, absolute=True)
+    sq = [flicker.warping_error(x, flows) - base_sq for x in (shimmer, sparse)]
+    ab = [flicker.warping_error(x, flows, absolute=True) - base_abs for x in (shimmer, sparse)]
+    assert sq[1] == pytest.approx(sq[0], rel=0.5)  # squared: about the same
+    assert ab[0] > 3 * ab[1]  # absolute: the shimmer is far worse
+    # independent noise of std s: |N(0, 2s²)| has mean 2s/√π
+    strong = flicker.warping_error(flickering(clip, 20.0), flows, absolute=True)
+    assert strong == pytest.approx(2 * 20 / 255 / np.sqrt(np.pi), rel=0.2)
+    report = flicker.flicker_report(clip, shimmer)
+    assert report.abs_warping_error == pytest.approx(ab[0] + base_abs, rel=0.05)
+    assert report.original_abs_warping_error == pytest.approx(base_abs, rel=0.05)
+
+
 def test_report_streams_both_metrics(clip):
     report = flicker.flicker_report(clip, flickering(clip, 0.0))
     assert report.frames == N
@@ -89,6 +117,7 @@ def test_cli_on_video_files(clip, tmp_path, capsys):
     assert main.main(["flicker", str(tmp_path / "orig.mp4"), str(tmp_path / "orig.mp4")]) == 0
     text = capsys.readouterr().out
     assert "warping error, stylized" in text and "frame-difference ratio:   1.000" in text
+    assert "absolute warping error, stylized" in text
     assert main.main(["flicker", str(tmp_path / "orig.mp4"), str(tmp_path / "short.mp4")]) == 2
     assert "frame counts differ" in capsys.readouterr().err
     (tmp_path / "bad.mp4").write_text("not a video")
