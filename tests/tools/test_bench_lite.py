@@ -25,9 +25,8 @@ def test_lite_mode_counts_the_layer_table(tmp_path, capsys):
     rows = json.loads(out.read_text())["results"]
     assert [(r["mode"], r["height"], r["width"]) for r in rows] == [("lite", 48, 64)]
     macs = sum(m for *_, m in layer_macs(LiteConfig(), 48, 64))
-    palette = 2 * (2 * 9 * 48 * 64)  # the palette step: output covariance and the 3×3 map, per pixel
-    # (+ under 1,000 FLOP of 3×3 matrix algebra to fit the map)
-    assert rows[0]["gflop_per_frame"] == pytest.approx((2 * macs + palette) / 1e9, abs=1e-6)
+    # (the palette's 3×3 colour map runs in OpenCV, outside torch's count: 0.2 % of these FLOPs)
+    assert rows[0]["gflop_per_frame"] == pytest.approx(2 * macs / 1e9, rel=1e-9)
     assert "lite weights: random" in printed.out and "GMAC per 640×480 frame" in printed.out
 
 
