@@ -277,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--strip", default=None, help="write a side-by-side strip PNG here")
     p.add_argument("--json", default=None, help="write the rows as JSON here")
     p.add_argument("--strip-only", action="store_true", help="only per-frame vs the default stage")
+    p.add_argument("--fine-band", nargs="+", type=float, default=None, metavar="W",
+                   help="only per-frame, the default stage and the default with these fine-band weights")
+    p.add_argument("--no-palette", dest="palette", action="store_false",
+                   help="stylize without the painting's palette (engine.nets.palette)")
     p.add_argument("--timing", nargs="*", default=None, metavar="WxH",
                    help="only measure the FPS cost of stabilization at these sizes")
     args = p.parse_args(argv)
@@ -294,8 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     style = load_image_rgb(args.style)
     st.set_styles([style])
     st.alpha = args.alpha
+    st.match_palette = args.palette
     candidates = [c for c in DEFAULT_CANDIDATES if "(default)" in c["name"]] if args.strip_only \
-        else DEFAULT_CANDIDATES
+        or args.fine_band else DEFAULT_CANDIDATES
+    candidates = candidates + [dict(name=f"prefilter + two-band 0.9/{w:g}", blend_high=w) for w in args.fine_band or ()]
     rows, per_frame = compare(st, frames, style, candidates, log=lambda r: print(r, flush=True))
     print(format_rows(rows))
     if args.json:
