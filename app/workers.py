@@ -681,7 +681,8 @@ def stylize_still(stylizer, frame_bgr: np.ndarray, controls: Controls,
         x = x.contiguous(memory_format=getattr(stylizer, "memory_format", torch.contiguous_format))
         split = person is not None and controls.person_mode == "split"
         y = stylizer.stylize_tensor(x, alpha=controls.alpha, preserve_color=controls.preserve_color,
-                                    plan=dataclasses.replace(plan), masks=region_masks(person) if split else None)
+                                    plan=dataclasses.replace(plan), masks=region_masks(person) if split else None,
+                                    palette=controls.palette)
         y = (y[0].flip(0).float() * 255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
         out = y.permute(1, 2, 0).contiguous().cpu().numpy()
     if person is None or controls.person_mode not in ("keep_person", "keep_background"):

@@ -13,6 +13,7 @@ from PIL import Image
 from app.pipeline import LatestSlot, is_out_of_memory, lower_resolution, processing_size
 from app.recorder import Recorder
 from engine.nets.adain import StyleStats
+from engine.nets.palette import Palette
 from engine.runtime.style_cache import StyleCache, encode_style_file, file_digest
 
 from conftest import smooth_image
@@ -20,11 +21,16 @@ from conftest import smooth_image
 
 def stats(seed: int) -> StyleStats:
     g = torch.Generator().manual_seed(seed)
-    return StyleStats(torch.rand(512, generator=g), torch.rand(512, generator=g) + 0.1)
+    palette = Palette(torch.rand(3, generator=g), torch.eye(3) * 0.01 * (1 + seed))
+    return StyleStats(torch.rand(512, generator=g), torch.rand(512, generator=g) + 0.1, palette)
 
 
 def same(a: StyleStats, b: StyleStats) -> bool:
-    return torch.equal(a.mean, b.mean) and torch.equal(a.std, b.std)
+    return (torch.equal(a.mean, b.mean) and torch.equal(a.std, b.std)
+            and torch.equal(a.palette.mean, b.palette.mean) and torch.equal(a.palette.cov, b.palette.cov))
+
+
+GOOD_PALETTE = {"palette_mean": torch.full((3,), 0.5), "palette_cov": torch.eye(3) * 0.01}
 
 
 # --- style cache ---------------------------------------------------------------------------------
@@ -63,9 +69,9 @@ def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path, damage):
     elif damage == "truncate":
         entry.write_bytes(entry.read_bytes()[:100])
     elif damage == "nan":
-        save_file({"mean": torch.full((512,), float("nan")), "std": torch.ones(512)}, str(entry), meta)
+        save_file({"mean": torch.full((512,), float("nan")), "std": torch.ones(512), **GOOD_PALETTE}, str(entry), meta)
     else:
-        save_file({"mean": torch.zeros(64), "std": torch.ones(64)}, str(entry), meta)
+        save_file({"mean": torch.zeros(64), "std": torch.ones(64), **GOOD_PALETTE}, str(entry), meta)
     assert cache.get(style) is None
     calls = []
     result, cached = cache.get_or_compute(style, lambda p: calls.append(p) or stats(2))

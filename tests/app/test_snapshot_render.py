@@ -54,15 +54,19 @@ def source():
     return np.ascontiguousarray(smooth_image(48, 64, 4)[:, :, ::-1])
 
 
-@pytest.mark.parametrize("alpha, preserve", [(1.0, False), (0.5, False), (1.0, True), (0.0, True)])
-def test_still_is_the_engine_picture_at_the_controls(st, source, alpha, preserve):
+@pytest.mark.parametrize("alpha, preserve, palette", [(1.0, False, True), (0.5, False, True), (1.0, True, True),
+                                                     (0.0, True, True), (1.0, False, False)])
+def test_still_is_the_engine_picture_at_the_controls(st, source, alpha, preserve, palette):
     from app.pipeline import Controls
     from app.workers import stylize_still
 
-    out = stylize_still(st, source, Controls(alpha=alpha, preserve_color=preserve))
-    want = st(source, alpha=alpha, preserve_color=preserve)
+    out = stylize_still(st, source, Controls(alpha=alpha, preserve_color=preserve, palette=palette))
+    want = st(source, alpha=alpha, preserve_color=preserve, palette=palette)
     assert out.shape == source.shape and out.dtype == np.uint8
-    assert np.abs(out.astype(int) - want.astype(int)).max() <= 1
+    # the live call's uint8 fast path rounds the network's output before the palette's map, which
+    # may stretch a colour direction (up to engine.nets.palette.MAX_GAIN): a level or two more
+    diff = np.abs(out.astype(int) - want.astype(int))
+    assert diff.max() <= (3 if palette else 1) and diff.mean() < 0.5
     assert mad(out, source) > 10
 
 
