@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from engine.errors import InputError
-from engine.nets.lite import gmac, layer_macs, lite_available, random_lite
+from engine.nets.lite import MARGIN, gmac, layer_macs, lite_available, random_lite
 
 LITE_MODES = ("lite", "lite-onnx")
 
@@ -93,7 +93,9 @@ def build_lite_pipelines(args, device: torch.device, style_rgb: np.ndarray) -> t
         if device.type != "cpu":
             raise InputError(None, "bench mode lite-onnx runs on the CPU only (use --device cpu)")
         pipes["lite-onnx"] = OnnxLitePipeline(st, torch.get_num_threads())
-    return pipes, [note, f"lite network: {gmac(st.lite.net.config):.3f} GMAC per 640×480 frame "
+    return pipes, [note, f"lite network: {gmac(st.lite.net.config):.3f} GMAC per 640×480 picture, "
+                         f"{gmac(st.lite.net.config, 480 + 2 * MARGIN, 640 + 2 * MARGIN):.3f} with its "
+                         f"{MARGIN}-px reflected margin "
                          f"(convs; {len(layer_macs(st.lite.net.config))} layers, table in models/MODEL_CARD.md)"]
 
 

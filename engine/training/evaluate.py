@@ -481,7 +481,7 @@ def lite_methods(args, device) -> tuple[list, list]:
     label = f"lite: {path.name}"
     info = {"label": label, "path": _rel(path), "sha1": file_sha1(path), "steps": meta.get("steps"),
             "encoder_id": "lite"}
-    return [(label, lambda c, s: with_palette(net(c, net.encode_style(s), args.alpha), s, args.alpha,
+    return [(label, lambda c, s: with_palette(net.stylize(c, net.encode_style(s), args.alpha), s, args.alpha,
                                               args.palette))], [info]
 
 

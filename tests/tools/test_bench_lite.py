@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from engine.nets.lite import LiteConfig, layer_macs
+from engine.nets.lite import MARGIN, LiteConfig, layer_macs
 
 
 def bench(tmp_path, modes, capsys):
@@ -24,10 +24,10 @@ def test_lite_mode_counts_the_layer_table(tmp_path, capsys):
     assert code == 0
     rows = json.loads(out.read_text())["results"]
     assert [(r["mode"], r["height"], r["width"]) for r in rows] == [("lite", 48, 64)]
-    macs = sum(m for *_, m in layer_macs(LiteConfig(), 48, 64))
+    macs = sum(m for *_, m in layer_macs(LiteConfig(), 48 + 2 * MARGIN, 64 + 2 * MARGIN))  # with the margin
     # (the palette's 3×3 colour map runs in OpenCV, outside torch's count: 0.2 % of these FLOPs)
     assert rows[0]["gflop_per_frame"] == pytest.approx(2 * macs / 1e9, rel=1e-9)
-    assert "lite weights: random" in printed.out and "GMAC per 640×480 frame" in printed.out
+    assert "lite weights: random" in printed.out and "GMAC per 640×480 picture" in printed.out
 
 
 def test_lite_onnx_needs_its_packages(tmp_path, capsys, monkeypatch):
