@@ -44,7 +44,7 @@ from engine.runtime.flow import MIN_FLOW_SIDE
 
 DEFAULT_PREFILTER = 0.6  # weight of the motion-compensated previous input in the input denoising
 DEFAULT_BLEND_LOW = 0.9  # weight of the warped previous output in the coarse band
-DEFAULT_BLEND_HIGH = 0.4  # ... and in the fine band (texture)
+DEFAULT_BLEND_HIGH = 0.35  # ... and in the fine band (texture); docs/QUALITY.md says why 0.35
 DEFAULT_BAND_SIGMA = 4.0  # Gaussian σ (pixels) separating the coarse from the fine band
 DEFAULT_FLOW_SIDE = 160  # shorter side of the grayscale copy the flow is computed on
 PHOTOMETRIC_TOLERANCE = 0.06  # max |warped previous content − current content| (0..1 gray)

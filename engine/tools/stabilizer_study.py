@@ -182,9 +182,10 @@ DEFAULT_CANDIDATES = [
     dict(name="one-band blend 0.4", **_one_band(0.4)),
     dict(name="one-band blend 0.6 (default until session 3)", **_one_band(0.6)),
     dict(name="input prefilter 0.6 only", blend_low=0.0, blend_high=0.0, detail=0.0),
-    dict(name="two-band blend 0.9/0.4, no prefilter", prefilter=0.0),
+    dict(name="two-band blend 0.9/0.35, no prefilter", prefilter=0.0),
     dict(name="prefilter + one-band blend 0.4", **(_one_band(0.4) | dict(prefilter=DEFAULT_PREFILTER))),
-    dict(name="prefilter + two-band 0.9/0.4 (default)"),
+    dict(name="prefilter + two-band 0.9/0.35 (default)"),
+    dict(name="prefilter + two-band 0.9/0.4", blend_high=0.4),
     dict(name="prefilter + two-band 0.9/0.45", blend_high=0.45),
     dict(name="prefilter + two-band 0.9/0.55", blend_high=0.55),
 ]
