@@ -142,9 +142,10 @@ def compare(st, frames: list[np.ndarray], style_rgb: np.ndarray, candidates: lis
     from engine.media.imageio import resize_short_side
 
     flows = flicker.original_flows(frames)
-    taps = flicker.tap_stats(st.encoder, resize_short_side(style_rgb, st.style_side))  # as encoded
+    encoder = st.encoder or _metric_encoder()  # the lite model has no VGG encoder of its own
+    taps = flicker.tap_stats(encoder, resize_short_side(style_rgb, st.style_side))  # as encoded
     per_frame = stylize_frames(st, frames)
-    rows = [dict(name="per-frame", ms=0.0, **evaluate_outputs(frames, per_frame, flows, st.encoder, taps))]
+    rows = [dict(name="per-frame", ms=0.0, **evaluate_outputs(frames, per_frame, flows, encoder, taps))]
     log(rows[-1])
     cached = {None: per_frame}
     for cand in candidates:
@@ -160,7 +161,7 @@ def compare(st, frames: list[np.ndarray], style_rgb: np.ndarray, candidates: lis
             outs, ms = stabilized_stream(st, frames, **options)  # the network sees filtered input
         else:
             outs, ms = stabilize_frames(frames, cached[None], **options)
-        rows.append(dict(name=cand["name"], ms=ms, **evaluate_outputs(frames, outs, flows, st.encoder, taps)))
+        rows.append(dict(name=cand["name"], ms=ms, **evaluate_outputs(frames, outs, flows, encoder, taps)))
         log(rows[-1])
     base = rows[0]
     for row in rows:
@@ -168,6 +169,12 @@ def compare(st, frames: list[np.ndarray], style_rgb: np.ndarray, candidates: lis
         row["abs_ratio"] = row["abs_warping_error"] / base["abs_warping_error"]
         row["style_change"] = row["style_loss"] / base["style_loss"] - 1
     return rows, per_frame
+
+
+def _metric_encoder():
+    from engine.nets.encoder import load_encoder
+
+    return load_encoder().eval().requires_grad_(False)
 
 
 def _one_band(blend: float, **options) -> dict:
@@ -274,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", default="320x180", help="WxH of the clip")
     p.add_argument("--alpha", type=float, default=1.0)
     p.add_argument("--decoder", default=None)
+    p.add_argument("--model", choices=["vgg", "lite"], default="vgg", help="the network to stylize with")
+    p.add_argument("--lite", default=None, help="lite weights (default: models/lite.safetensors)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--strip", default=None, help="write a side-by-side strip PNG here")
     p.add_argument("--json", default=None, help="write the rows as JSON here")
@@ -288,14 +297,14 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     size = tuple(int(v) for v in args.size.lower().split("x"))
     if args.timing is not None:
-        st = Stylizer(device="cpu", decoder=args.decoder)
+        st = Stylizer(device="cpu", decoder=args.decoder, model=args.model, lite=args.lite)
         st.set_styles([load_image_rgb(args.style)])
         for text in args.timing or ["320x180", "640x360"]:
             w, h = (int(v) for v in text.lower().split("x"))
             print(json.dumps(fps_cost(st, (w, h))), flush=True)
         return 0
     frames = study_clip(args.content, args.motion, args.seconds, args.fps, size)
-    st = Stylizer(device="cpu", decoder=args.decoder)
+    st = Stylizer(device="cpu", decoder=args.decoder, model=args.model, lite=args.lite)
     style = load_image_rgb(args.style)
     st.set_styles([style])
     st.alpha = args.alpha

@@ -20,3 +20,16 @@ def test_rows_carry_squared_and_absolute_warping_error(stylizer):
     assert stable["abs_ratio"] == pytest.approx(stable["abs_warping_error"] / base["abs_warping_error"])
     table = study.format_rows(rows)
     assert "| absolute | × per-frame |" in table and f"{stable['abs_ratio']:.2f}" in table
+
+
+def test_the_lite_model_is_measured_with_a_vgg_encoder_of_its_own():
+    from conftest import styled_net
+    from engine.runtime.stylizer import Stylizer
+
+    lite = Stylizer(device="cpu", lite_net=styled_net(seed=2))
+    assert lite.encoder is None
+    frames = synthetic_clip(pattern_image(120, 160, seed=5), 5, (64, 48), seed=5)
+    style = pattern_image(64, 64, seed=9)
+    lite.set_styles([style])
+    rows, _ = study.compare(lite, frames, style, [], log=lambda row: None)
+    assert rows[0]["style_loss"] > 0 and rows[0]["abs_warping_error"] > 0
