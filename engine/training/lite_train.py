@@ -36,7 +36,7 @@ import random
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,27 +51,18 @@ from engine.nets.lite import LiteConfig, LiteNet, save_lite
 from engine.files import atomic_write
 from engine.nets.weights import load_state_dict_file, save_safetensors_atomic
 from engine.media.imageio import list_images
-from .train import SPLIT_FILE, CropDataset, _last_log_row, _rel, adain_batch, load_or_make_split, \
+from .train import CropDataset, RunConfig, _last_log_row, _rel, adain_batch, load_or_make_split, \
     plot_losses, preview_pairs
 
 LOSSES = ("pixel", "perceptual", "content", "style", "temporal")
 
 
 @dataclass
-class LiteTrainConfig:
-    content: str = "../shared/data/content"
-    style: str = "../shared/data/style"
+class LiteTrainConfig(RunConfig):
     out: str = "runs/lite"
     iters: int = 100_000
-    batch: int = 8  # global: split over the processes
-    crop: int = 256
-    resize: int = 512
-    lr: float = 1e-4
-    lr_decay: float = 0.0
     pixel_weight: float = 10.0
     perceptual_weight: float = 1.0
-    content_weight: float = 1.0
-    style_weight: float = 10.0
     temporal_weight: float = 50.0
     alpha_one: float = 0.5
     teacher: str = ""  # VGG decoder weights; default models/decoder.safetensors
@@ -79,19 +70,6 @@ class LiteTrainConfig:
     blocks: int = 3
     style_width: int = 128
     hidden: int = 256
-    seed: int = 0
-    workers: int = 1
-    threads: int = 0
-    device: str = "cpu"
-    log_every: int = 10
-    preview_every: int = 250
-    ckpt_every: int = 100
-    max_minutes: float = 0.0
-    init: str = ""
-    split: str = str(SPLIT_FILE)
-    eval_content: int = 50
-    eval_style: int = 20
-    notes: list = field(default_factory=list)
 
     def lite_config(self) -> LiteConfig:
         return LiteConfig(tuple(self.widths), self.blocks, self.style_width, self.hidden)

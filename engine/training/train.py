@@ -49,24 +49,21 @@ SPLIT_FILE = Path(__file__).resolve().parents[2] / "models" / "eval_split.json"
 
 
 @dataclass
-class TrainConfig:
+class RunConfig:
+    """Settings every training run has (data, schedule, logging, checkpoints, held-out split);
+    :class:`TrainConfig` and the lite model's ``LiteTrainConfig`` add their own losses."""
+
     content: str = "../shared/data/content"
     style: str = "../shared/data/style"
     out: str = "runs/decoder"
     iters: int = 160_000
-    batch: int = 8
+    batch: int = 8  # global: split over the processes (lite model under torchrun)
     crop: int = 256
     resize: int = 512
     lr: float = 1e-4
     lr_decay: float = 0.0
     style_weight: float = 10.0
     content_weight: float = 1.0
-    warmup_steps: int = 0
-    style_ramp: int = 0
-    identity_fraction: float = 0.0
-    identity_weight: float = 0.0
-    norm_content_weight: float = 0.0
-    revive_every: int = 0
     seed: int = 0
     workers: int = 1
     threads: int = 0
@@ -80,6 +77,16 @@ class TrainConfig:
     eval_content: int = 50
     eval_style: int = 20
     notes: list = field(default_factory=list)
+
+
+@dataclass
+class TrainConfig(RunConfig):
+    warmup_steps: int = 0
+    style_ramp: int = 0
+    identity_fraction: float = 0.0
+    identity_weight: float = 0.0
+    norm_content_weight: float = 0.0
+    revive_every: int = 0
 
 
 # --- held-out split ---------------------------------------------------------------------------
