@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from PySide6.QtCore import QSettings
 
 from conftest import random_decoder_state, smooth_image
-from window_kit import RES, WAIT_MS, drop, wait_ready, wait_result
+from window_kit import RES, WAIT_MS, WindowFactory, drop, wait_ready, wait_result
 
 
 
@@ -38,28 +37,17 @@ def style_files(tmp_path):
 @pytest.fixture
 def make_window(qtbot, tmp_path, small_stylizer, style_files):
     """Build a MainWindow; the default-styles folder holds the first two style files."""
-    from app.main_window import MainWindow
-
     defaults = tmp_path / "defaults"
     defaults.mkdir(exist_ok=True)
     for p in style_files[:2]:
         (defaults / p.name).write_bytes(p.read_bytes())
-    windows = []
+    factory = WindowFactory(qtbot, tmp_path)
 
     def make(source="pattern:120x90", stylizer=small_stylizer, settings_name="settings.ini", **kw):
-        settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
-        kw.setdefault("default_styles_dir", defaults)
-        win = MainWindow(source=source, settings=settings, stylizer_factory=lambda: stylizer,
-                         output_dir=tmp_path / "out", style_cache_dir=tmp_path / "cache", **kw)
-        win._set_resolution(RES)
-        qtbot.addWidget(win)
-        win.show()
-        windows.append(win)
-        return win
+        return factory(stylizer, source, settings_name, defaults=kw.pop("default_styles_dir", defaults), **kw)
 
     yield make
-    for win in windows:
-        win.close()
+    factory.close_all()
 
 
 def count_frames(path) -> tuple[int, tuple[int, int] | None]:

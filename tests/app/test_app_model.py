@@ -11,8 +11,7 @@ from PIL import Image
 from PySide6.QtCore import QSettings
 
 from conftest import random_decoder_state, smooth_image
-
-WAIT_MS = 60_000
+from window_kit import WAIT_MS, WindowFactory
 
 
 @pytest.fixture(scope="module")
@@ -30,29 +29,18 @@ def stylizers():
 
 @pytest.fixture
 def make_window(qtbot, tmp_path, stylizers):
-    from app.main_window import MainWindow
-
     styles = tmp_path / "styles"
     styles.mkdir(exist_ok=True)
     for k in range(2):
         Image.fromarray(smooth_image(72, 80, 30 + k)).save(styles / f"s{k}.png")
-    windows = []
+    factory = WindowFactory(qtbot, tmp_path)
 
-    def make():
-        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        # the window's own factory builds Stylizer(model=…) from the choice the window saves
-        factory = lambda: stylizers["lite" if settings.value("model") == "lite" else "vgg"]  # noqa: E731
-        win = MainWindow(source="pattern:120x90", settings=settings, default_styles_dir=styles,
-                         stylizer_factory=factory, output_dir=tmp_path / "out", style_cache_dir=tmp_path / "cache")
-        win._set_resolution(64)
-        qtbot.addWidget(win)
-        win.show()
-        windows.append(win)
-        return win
+    def chosen():  # the window's own factory builds Stylizer(model=…) from the choice the window saves
+        saved = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat).value("model")
+        return stylizers["lite" if saved == "lite" else "vgg"]
 
-    yield make
-    for win in windows:
-        win.close()
+    yield lambda: factory(chosen, defaults=styles)
+    factory.close_all()
 
 
 def styled_by(qtbot, win, model: str) -> None:
