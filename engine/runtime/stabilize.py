@@ -12,11 +12,13 @@ decoder's texture from one frame to the next. :class:`Stabilizer` keeps the prev
    ``x'_t = x_t + prefilter·mask·(warp(x'_{t−1}) − x_t)``, so sensor noise does not make the
    decoder draw new texture every frame;
 2. :meth:`Stabilizer.finish` (after the network): the previous output is warped onto the
-   current frame and blended, strongly in the coarse band (colour and brightness flicker) and
-   gently in the fine band (texture), so the strokes stay crisp:
-   ``out_t = s_t + mask·(blend_high·D + (blend_low − blend_high)·blur_σ(D))`` with
-   ``D = warp(out_{t−1}) − s_t`` and ``s_t`` the per-frame stylization; then the blended pixels
-   get back the per-frame texture contrast (:func:`restore_detail`).
+   current frame and blended, strongly in the coarse band (colour and brightness flicker) and,
+   in the fine band (texture), strongly only where the texture changed a little (shimmer) and
+   gently where it changed a lot (a new stroke), so the strokes stay crisp:
+   ``out_t = s_t + mask·(blend_low·L + w·(D − L))``, ``L = blur_σ(D)``,
+   ``w = blend_high + (fine_max − blend_high)·exp(−(|D − L|/fine_tau)²)`` per pixel (``|·|``: mean
+   over RGB), with ``D = warp(out_{t−1}) − s_t`` and ``s_t`` the per-frame stylization; then the
+   blended pixels get back the per-frame texture contrast (:func:`restore_detail`).
 
 Both filters are recursive (exponential averages along motion trajectories); occluded or newly
 visible pixels, scene cuts and unreliable flow fall back to the per-frame result, so nothing
@@ -44,7 +46,9 @@ from engine.runtime.flow import MIN_FLOW_SIDE
 
 DEFAULT_PREFILTER = 0.6  # weight of the motion-compensated previous input in the input denoising
 DEFAULT_BLEND_LOW = 0.9  # weight of the warped previous output in the coarse band
-DEFAULT_BLEND_HIGH = 0.35  # ... and in the fine band (texture); docs/QUALITY.md says why 0.35
+DEFAULT_BLEND_HIGH = 0.3  # ... and in the fine band (texture) where it changed a lot
+DEFAULT_FINE_MAX = 0.9  # ... rising to this where the fine band changed little (shimmer)
+DEFAULT_FINE_TAU = 0.08  # the fine-band change (0..1, mean over RGB) at which the rise has fallen to 1/e
 DEFAULT_BAND_SIGMA = 4.0  # Gaussian σ (pixels) separating the coarse from the fine band
 DEFAULT_FLOW_SIDE = 160  # shorter side of the grayscale copy the flow is computed on
 PHOTOMETRIC_TOLERANCE = 0.06  # max |warped previous content − current content| (0..1 gray)
@@ -93,9 +97,12 @@ class Stabilizer:
                  band_sigma: float = DEFAULT_BAND_SIGMA, prefilter: float = DEFAULT_PREFILTER,
                  flow_side: int = DEFAULT_FLOW_SIDE, preset: str = "ultrafast",
                  interpolation: str = "bicubic", detail: float = DEFAULT_DETAIL,
-                 detail_sigmas: tuple[float, ...] = DETAIL_SIGMAS):
+                 detail_sigmas: tuple[float, ...] = DETAIL_SIGMAS, fine_max: float = DEFAULT_FINE_MAX,
+                 fine_tau: float = DEFAULT_FINE_TAU):
         """``blend_low``/``blend_high``: weight of the motion-compensated previous output in the
-        coarse/fine band (split at Gaussian ``band_sigma`` pixels), each in [0, 1);
+        coarse/fine band (split at Gaussian ``band_sigma`` pixels), each in [0, 1); in the fine
+        band the weight rises towards ``fine_max`` where the change is small against ``fine_tau``
+        (``fine_max`` ≤ ``blend_high``: one fine-band weight);
         ``prefilter``: weight of the previous input in the input denoising, in [0, 1);
         ``flow_side``: shorter side of the grey copy for the flow; ``preset``: DIS preset;
         ``interpolation`` of the warps (``bicubic``/``bilinear``); ``detail``: strength of
@@ -103,12 +110,16 @@ class Stabilizer:
         exist for measuring them (``python -m engine.tools.stabilizer_study``)."""
         from engine.runtime.flow import create_dis
 
-        for name, value in (("blend_low", blend_low), ("blend_high", blend_high), ("prefilter", prefilter)):
+        for name, value in (("blend_low", blend_low), ("blend_high", blend_high), ("prefilter", prefilter),
+                            ("fine_max", fine_max)):
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {value}")
         if interpolation not in ("bicubic", "bilinear"):
             raise ValueError(f"interpolation must be bicubic or bilinear, got {interpolation!r}")
+        if not fine_tau > 0:
+            raise ValueError(f"fine_tau must be positive, got {fine_tau}")
         self.blend_low, self.blend_high = float(blend_low), float(blend_high)
+        self.fine_max, self.fine_tau = float(fine_max), float(fine_tau)
         self.band_sigma = float(band_sigma)
         self.prefilter = float(prefilter)
         self.interpolation = interpolation
@@ -240,10 +251,14 @@ class Stabilizer:
         """Two-band blend of the per-frame ``stylized`` with the ``warped`` previous output."""
         per_frame = stylized.float()
         diff = warped - per_frame
-        step = self.blend_high * diff
-        if self.blend_low != self.blend_high:  # blur is linear: low(warped) − low(per_frame) = low(diff)
-            step = step + (self.blend_low - self.blend_high) * gaussian_blur(diff, self.band_sigma)
-        blended = per_frame + mask * step
+        low = gaussian_blur(diff, self.band_sigma)  # blur is linear: low(warped) − low(per_frame)
+        fine = diff - low
+        weight = self.blend_high
+        if self.fine_max > self.blend_high:
+            # shimmer (the same stroke redrawn slightly differently) is held back; a new stroke is taken
+            change = fine.abs().mean(1, keepdim=True)
+            weight = self.blend_high + (self.fine_max - self.blend_high) * torch.exp(-(change / self.fine_tau) ** 2)
+        blended = per_frame + mask * (self.blend_low * low + weight * fine)
         if self.detail > 0:
             blended = restore_detail(blended, per_frame, mask, self.detail, self.detail_sigmas)
         return blended.clamp(0, 1).to(stylized.dtype)

@@ -179,7 +179,12 @@ def _metric_encoder():
 
 def _one_band(blend: float, **options) -> dict:
     """The session-2 stage: one blend weight, no input prefilter, detail restore in one band."""
-    return dict(blend_low=blend, blend_high=blend, prefilter=0.0, detail_sigmas=(1.0,)) | options
+    return dict(blend_low=blend, blend_high=blend, fine_max=0.0, prefilter=0.0, detail_sigmas=(1.0,)) | options
+
+
+def _fixed_fine(weight: float, **options) -> dict:
+    """The session-3–5 stage: two bands with one fine-band weight (no rise for small changes)."""
+    return dict(blend_high=weight, fine_max=0.0) | options
 
 
 DEFAULT_CANDIDATES = [
@@ -188,13 +193,13 @@ DEFAULT_CANDIDATES = [
          **_one_band(0.6, interpolation="bilinear", detail=0.0)),
     dict(name="one-band blend 0.4", **_one_band(0.4)),
     dict(name="one-band blend 0.6 (default until session 3)", **_one_band(0.6)),
-    dict(name="input prefilter 0.6 only", blend_low=0.0, blend_high=0.0, detail=0.0),
-    dict(name="two-band blend 0.9/0.35, no prefilter", prefilter=0.0),
+    dict(name="input prefilter 0.6 only", blend_low=0.0, blend_high=0.0, fine_max=0.0, detail=0.0),
+    dict(name="two-band blend 0.9/0.35, no prefilter", **_fixed_fine(0.35, prefilter=0.0)),
     dict(name="prefilter + one-band blend 0.4", **(_one_band(0.4) | dict(prefilter=DEFAULT_PREFILTER))),
-    dict(name="prefilter + two-band 0.9/0.35 (default)"),
-    dict(name="prefilter + two-band 0.9/0.4", blend_high=0.4),
-    dict(name="prefilter + two-band 0.9/0.45", blend_high=0.45),
-    dict(name="prefilter + two-band 0.9/0.55", blend_high=0.55),
+    dict(name="prefilter + two-band 0.9/0.35 (until session 6)", **_fixed_fine(0.35)),
+    dict(name="prefilter + two-band 0.9/0.45", **_fixed_fine(0.45)),
+    dict(name="prefilter + two-band 0.9/0.55", **_fixed_fine(0.55)),
+    dict(name="prefilter + two-band 0.9, fine 0.3→0.9 where it changed little (default)"),
 ]
 
 
@@ -288,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", default=None, help="write the rows as JSON here")
     p.add_argument("--strip-only", action="store_true", help="only per-frame vs the default stage")
     p.add_argument("--fine-band", nargs="+", type=float, default=None, metavar="W",
-                   help="only per-frame, the default stage and the default with these fine-band weights")
+                   help="only per-frame, the default stage and two-band stages with these fixed fine-band weights")
     p.add_argument("--no-palette", dest="palette", action="store_false",
                    help="stylize without the painting's palette (engine.nets.palette)")
     p.add_argument("--timing", nargs="*", default=None, metavar="WxH",
@@ -311,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     st.match_palette = args.palette
     candidates = [c for c in DEFAULT_CANDIDATES if "(default)" in c["name"]] if args.strip_only \
         or args.fine_band else DEFAULT_CANDIDATES
-    candidates = candidates + [dict(name=f"prefilter + two-band 0.9/{w:g}", blend_high=w) for w in args.fine_band or ()]
+    candidates = candidates + [dict(name=f"prefilter + two-band 0.9/{w:g}", **_fixed_fine(w)) for w in args.fine_band or ()]
     rows, per_frame = compare(st, frames, style, candidates, log=lambda r: print(r, flush=True))
     print(format_rows(rows))
     if args.json:

@@ -87,6 +87,34 @@ def test_coarse_flicker_is_held_back_more_than_texture(clip):
     assert np.mean(coarse) < 0.3 and 0.35 < np.mean(fine) < 0.8
 
 
+def test_shimmer_is_held_back_more_than_a_new_stroke(clip):
+    """Fine band: a small redraw of the texture (shimmer) is averaged away far more than the
+    fixed fine-band weight does, while a new high-contrast stroke comes through as with it."""
+    frame = clip[3]
+    styled = to_tensor(flickering([frame], 0.0)[0])
+    stroke = torch.zeros(1, 1, H, W)
+    stroke[..., H // 2: H // 2 + 2, 10: W - 10] = 0.4  # a thin new line, mostly fine band
+
+    def run_stage(stab):
+        torch.manual_seed(0)
+        shimmer, prev_in, prev_out, line = [], None, None, stroke[0, 0] > 0
+        for t in range(10):
+            per_frame = (styled + 0.02 * torch.sign(torch.randn(1, 1, H, W))).clamp(0, 1)
+            if t == 9:
+                per_frame = (per_frame + stroke).clamp(0, 1)
+            out = stab(to_tensor(frame), per_frame)
+            d_out, d_in = out - prev_out if t else None, per_frame - prev_in if t else None
+            if 2 <= t < 9:
+                shimmer.append(float(d_out.abs().mean() / d_in.abs().mean()))
+            prev_in, prev_out = per_frame, out
+        return np.mean(shimmer), float(d_out[0, :, line].mean() / d_in[0, :, line].mean())
+
+    shimmer, line = run_stage(Stabilizer(prefilter=0.0, detail=0.0))
+    fixed_shimmer, fixed_line = run_stage(Stabilizer(prefilter=0.0, detail=0.0, fine_max=0.0))
+    assert shimmer < 0.5 * fixed_shimmer
+    assert line > 0.9 * fixed_line and line > 0.4
+
+
 def test_a_cut_or_a_reset_falls_back_to_per_frame(clip):
     stab = Stabilizer()
     noisy = flickering(clip, 12.0)
@@ -193,7 +221,7 @@ def test_a_new_style_or_alpha_shows_at_once(small_styles, clip):
     assert mean_abs(held, stylizer(frames[6], alpha=0.5)) > 0.05  # then it stabilizes again
 
 
-@pytest.mark.parametrize("option", ["blend_low", "blend_high", "prefilter"])
+@pytest.mark.parametrize("option", ["blend_low", "blend_high", "prefilter", "fine_max"])
 def test_bad_weights_are_refused(option):
     for bad in (1.0, -0.1):
         with pytest.raises(ValueError, match=option):
