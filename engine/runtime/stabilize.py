@@ -275,21 +275,24 @@ def restore_detail(blended: torch.Tensor, per_frame: torch.Tensor, mask: torch.T
     to [1, 2]), in proportion to the mask ``m``, so unblended pixels are untouched.
     ``[1,3,H,W]`` fp32 → same, clamped to [0,1].
     """
-    rest, rest_ref, layers = blended, per_frame, []
+    # Σ bands + the last low pass is `blended` again, so only the gain's excess is added
+    rest, rest_ref, extra = blended, per_frame, 0.0
     for sigma in sigmas:
         low, low_ref = gaussian_blur(rest, sigma), gaussian_blur(rest_ref, sigma)
         band, band_ref = rest - low, rest_ref - low_ref
-        energy = (mask * band * band).sum((2, 3), keepdim=True)
-        energy_ref = (mask * band_ref * band_ref).sum((2, 3), keepdim=True)
+        energy = ((mask * band) * band).sum((2, 3), keepdim=True)
+        energy_ref = ((mask * band_ref) * band_ref).sum((2, 3), keepdim=True)
         k = 1 + strength * ((energy_ref / energy.clamp_min(1e-12)).sqrt().clamp(1.0, 2.0) - 1)  # [1,3,1,1]
-        layers.append((1 + (k - 1) * mask) * band)
+        extra = extra + (k - 1) * band
         rest, rest_ref = low, low_ref
-    return (rest + sum(layers)).clamp(0, 1)
+    return (blended + mask * extra).clamp(0, 1)
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur of ``[N,C,H,W]`` (replicated edges), same shape and dtype."""
     radius = max(1, int(3 * sigma + 0.5))
+    if x.device.type == "cpu" and x.dtype == torch.float32:
+        return _blur_planes_cv2(x, sigma, radius)
     taps = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
     kernel = torch.exp(-taps * taps / (2 * sigma * sigma))
     kernel = kernel / kernel.sum()
@@ -297,6 +300,17 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     x = F.pad(x, (radius, radius, radius, radius), mode="replicate")
     x = F.conv2d(x, kernel.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
     return F.conv2d(x, kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def _blur_planes_cv2(x: torch.Tensor, sigma: float, radius: int) -> torch.Tensor:
+    """:func:`gaussian_blur` on the CPU with OpenCV's SIMD filter, plane by plane (the same
+    normalised ``exp(−t²/2σ²)`` taps and replicated edges; ~10× faster than a grouped conv here)."""
+    import cv2
+
+    planes = x.detach().contiguous().numpy().reshape(-1, *x.shape[-2:])
+    size = 2 * radius + 1
+    out = np.stack([cv2.GaussianBlur(p, (size, size), sigma, borderType=cv2.BORDER_REPLICATE) for p in planes])
+    return torch.from_numpy(out.reshape(x.shape))
 
 
 @functools.lru_cache(maxsize=4)
