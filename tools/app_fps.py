@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=60.0, help="sampling time after the warm-up")
     p.add_argument("--warmup", type=float, default=15.0)
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--model", default="auto", choices=["auto", "lite", "vgg"],
+                   help="the window's model choice (lite = Real-time, vgg = Quality)")
     p.add_argument("--stabilize", choices=["on", "off"], default="on", help="the Stabilize toggle (app default: on)")
     p.add_argument("--person", default="all",
                    choices=["all", "keep_person", "keep_background", "split"],
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(source=args.source, device=args.device, settings=settings,
-                            output_dir=Path(tmp) / "out", style_cache_dir=Path(tmp) / "cache")
+                            output_dir=Path(tmp) / "out", style_cache_dir=Path(tmp) / "cache", model=args.model)
         window.show()
         window._set_resolution(args.resolution)
         window.stabilize_check.setChecked(args.stabilize == "on")
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.monotonic() - start
         window.close()
         pump(0.5)
-    result = dict(source=args.source, resolution=args.resolution, stabilize=args.stabilize, person=args.person,
+    result = dict(source=args.source, resolution=args.resolution, model=window.models.label.text(), stabilize=args.stabilize, person=args.person,
                   device=window.device_summary,
                   readout_fps_median=statistics.median(readouts) if readouts else None,
                   readout_fps_min=min(readouts, default=None), readout_fps_max=max(readouts, default=None),
