@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.monotonic() - start
         window.close()
         pump(0.5)
-    result = dict(source=args.source, resolution=args.resolution, model=window.models.label.text(), stabilize=args.stabilize, person=args.person,
+    result = dict(source=args.source, resolution=args.resolution, model=window.models.label.text(),
+                  stabilize=args.stabilize, person=args.person,
                   device=window.device_summary,
                   readout_fps_median=statistics.median(readouts) if readouts else None,
                   readout_fps_min=min(readouts, default=None), readout_fps_max=max(readouts, default=None),

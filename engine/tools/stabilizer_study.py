@@ -197,6 +197,7 @@ DEFAULT_CANDIDATES = [
     dict(name="two-band blend 0.9/0.35, no prefilter", **_fixed_fine(0.35, prefilter=0.0)),
     dict(name="prefilter + one-band blend 0.4", **(_one_band(0.4) | dict(prefilter=DEFAULT_PREFILTER))),
     dict(name="prefilter + two-band 0.9/0.35 (until session 6)", **_fixed_fine(0.35)),
+    dict(name="prefilter + two-band 0.9/0.4", **_fixed_fine(0.4)),
     dict(name="prefilter + two-band 0.9/0.45", **_fixed_fine(0.45)),
     dict(name="prefilter + two-band 0.9/0.55", **_fixed_fine(0.55)),
     dict(name="prefilter + two-band 0.9, fine 0.3→0.9 where it changed little (default)"),
