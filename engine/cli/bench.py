@@ -13,8 +13,9 @@ def add_arguments(p) -> None:
     p.add_argument("--sizes", nargs="+", default=DEFAULTS.sizes,
                    help="frame sizes: N (NxN), WxH, 480p, 720p (1280x720), 1080p (1920x1080), 4k")
     p.add_argument("--modes", nargs="+", default=DEFAULTS.modes, choices=ALL_MODES,
-                   help="lite: the lite network (random weights until models/lite.safetensors exists); "
-                        "lite-onnx: the same through ONNX Runtime (optional packages, not in the default set)")
+                   help="lite: the lite network as the app runs it (OpenVINO on the CPU when it loads; random "
+                        "weights until models/lite.safetensors exists); lite-torch: the same in eager torch; "
+                        "lite-onnx: through ONNX Runtime (optional packages); the last two not in the default set")
     p.add_argument("--frames", type=int, default=None,
                    help="timed frames per mode and size (default: as many as fit --budget, 3..200)")
     p.add_argument("--budget", type=float, default=DEFAULTS.budget,

@@ -490,10 +490,23 @@ class LiteRunner:
     blend styles, stylize a tensor (masks too) and a uint8 frame (the fast path)."""
 
     def __init__(self, net: LiteNet, device: torch.device, dtype: torch.dtype = torch.float32,
-                 meta: dict | None = None, memory_format=torch.channels_last):
+                 meta: dict | None = None, memory_format=torch.channels_last, backend: str = "auto"):
+        """``backend`` of the uint8 frame path: ``auto`` (OpenVINO on the CPU when it loads, it
+        measured faster; else torch), ``torch`` or ``openvino`` (as auto, but says so when it
+        cannot). Tensors (masks, the stabilizer, training) always go through torch."""
+        if backend not in ("auto", "torch", "openvino"):
+            raise ValueError(f"backend must be auto, torch or openvino, got {backend!r}")
         self.device, self.dtype, self.memory_format = device, dtype, memory_format
         self.meta = dict(meta or {})
         self.frame_net = LiteFrameNet(net, device, dtype, memory_format)
+        self.openvino = None
+        self.use_openvino = True  # False: the torch frame path even where OpenVINO is ready (FLOP counts)
+        if backend != "torch":
+            from .lite_openvino import try_openvino
+
+            self.openvino = try_openvino(self.frame_net, torch.device(device))
+            if self.openvino is None and backend == "openvino":
+                raise RuntimeError("the OpenVINO backend needs the openvino package and a CPU fp32 model")
         self.net = net.eval().requires_grad_(False).to(device=device, dtype=dtype, memory_format=memory_format)
         self.weights_id = _weights_digest(net)
         self._folded: tuple[tuple, list] | None = None
@@ -519,11 +532,27 @@ class LiteRunner:
             return self.net.stylize(x, styles, alpha, masks)
         return self.net.stylize(x, blended, alpha)
 
+    @property
+    def backend(self) -> str:
+        """What runs the uint8 frame path: ``openvino`` or ``torch``."""
+        return "openvino" if self.openvino is not None and self.openvino.error is None else "torch"
+
+    def prepare_frames(self, shape: tuple[int, int, int]) -> None:
+        """Build the frame path for ``(H, W, 3)`` frames now (otherwise the first frames of a new
+        size run in torch while OpenVINO compiles in the background)."""
+        if self.openvino is not None:
+            self.openvino.prepare(tuple(shape))
+
     @torch.inference_mode()
     def frame(self, frame_bgr, style: LiteStyle, alpha: float):
-        """``HxWx3`` uint8 BGR numpy → the same, stylized (FiLM folded once per style and α)."""
+        """``HxWx3`` uint8 BGR numpy → the same, stylized: through OpenVINO when it is ready for
+        this size, else in torch (FiLM folded once per style and α)."""
         import numpy as np
 
+        if self.openvino is not None and self.use_openvino:
+            out = self.openvino(frame_bgr, style, alpha)
+            if out is not None:
+                return out
         key = (id(style), float(alpha))
         if self._folded is None or self._folded[0] != key or self._folded[2] is not style:
             self._folded = (key, self.frame_net.fold(style, alpha), style)

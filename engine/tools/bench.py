@@ -11,8 +11,8 @@ included). Modes (see :mod:`engine.nets.reference`):
   captured graph per size);
 - ``stabilized``: the app's path with the temporal stabilizer on (``engine.runtime.stabilize``); its
   rows also give the stabilizer's own time per frame (``stage ms``);
-- ``lite`` / ``lite-onnx`` (optional): the lite network (issue #19), eager torch / ONNX Runtime
-  (:mod:`engine.tools.bench_lite`);
+- ``lite`` / ``lite-torch`` / ``lite-onnx`` (optional): the lite network (issue #19): the app's
+  path (OpenVINO on the CPU when it loads), eager torch, ONNX Runtime (:mod:`engine.tools.bench_lite`);
 - ``person``, ``person-split`` (optional): ``stabilized`` with the Person control on (keep the person; the
   person in a second style): each frame also goes to the person-mask thread and is composited
   (``engine.runtime.person_style.LivePerson``), as in the app; ``stage ms`` is then the mask
@@ -41,7 +41,7 @@ import torch
 
 from engine.errors import InputError
 from engine.nets.reference import ReferencePipeline
-from engine.tools.bench_lite import LITE_MODES, build_lite_pipelines
+from engine.tools.bench_lite import LITE_MODES, build_lite_pipelines, torch_frame_path
 from engine.tools.synthetic import synthetic_frames, synthetic_style
 
 MODES = ("reference", "cached", "fast", "stabilized", "lite")  # the default set
@@ -249,8 +249,10 @@ class _PersonPipe:
 
 
 def _frame_gflop(mode: str, pipe, frame: np.ndarray) -> float:
-    if mode in LITE_MODES:  # lite-onnx: the torch graph it was exported from
-        return count_gflop(getattr(pipe, "stylizer", pipe), frame)
+    if mode in LITE_MODES:  # lite-onnx and OpenVINO: the torch graph they were exported from
+        stylizer = getattr(pipe, "stylizer", pipe)
+        with torch_frame_path(stylizer):
+            return count_gflop(stylizer, frame)
     if mode in ("fast", "stabilized") and getattr(pipe, "device", torch.device("cpu")).type == "cuda":
         pipe.use_cuda_graph = False  # a replayed graph hides its ops from the counter
         try:

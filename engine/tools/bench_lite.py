@@ -1,7 +1,10 @@
 """Bench modes of the lite network (issue #19), used by :mod:`engine.tools.bench`.
 
-- ``lite``: the app's path with the lite model, ``Stylizer(model="lite")(frame)`` — eager torch,
-  uint8 BGR in → out through :class:`engine.nets.lite.LiteFrameNet` (FiLM folded, channels_last);
+- ``lite``: the app's path with the lite model, ``Stylizer(model="lite")(frame)`` — uint8 BGR in →
+  out through OpenVINO on the CPU when it loads (:mod:`engine.nets.lite_openvino`, compiled for
+  each size before timing), else as ``lite-torch``;
+- ``lite-torch``: the same in eager torch through :class:`engine.nets.lite.LiteFrameNet` (FiLM
+  folded, channels_last);
 - ``lite-onnx``: the same frame graph (uint8 in, uint8 out, the style's FiLM folded in as
   constants) exported to ONNX once per frame size and run by ONNX Runtime's CPU provider with
   the same thread count. Needs the optional ``onnxruntime`` and ``onnx`` packages
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -21,7 +25,7 @@ import torch
 from engine.errors import InputError
 from engine.nets.lite import MARGIN, gmac, layer_macs, lite_available, random_lite
 
-LITE_MODES = ("lite", "lite-onnx")
+LITE_MODES = ("lite", "lite-torch", "lite-onnx")
 
 
 def lite_stylizer(args, device: torch.device, style_rgb: np.ndarray):
@@ -82,21 +86,56 @@ class OnnxLitePipeline:
         return self._session(frame.shape).run(None, {"frame": np.ascontiguousarray(frame)})[0]
 
 
+class LiteFrames:
+    """The ``lite`` mode: ``stylizer(frame)``, its OpenVINO graph built for a size before that
+    size's first frame (so no frame is timed in torch while it compiles)."""
+
+    def __init__(self, stylizer):
+        self.stylizer = stylizer
+        self._sizes: set[tuple] = set()
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        if frame.shape not in self._sizes:
+            self.stylizer.lite.prepare_frames(frame.shape)
+            self._sizes.add(frame.shape)
+        return self.stylizer(frame)
+
+
+@contextmanager
+def torch_frame_path(stylizer):
+    """Run the lite frame path in torch for a while (the FLOP counter sees only torch ops)."""
+    runner = getattr(stylizer, "lite", None)
+    if runner is None:
+        yield
+        return
+    before, runner.use_openvino = runner.use_openvino, False
+    try:
+        yield
+    finally:
+        runner.use_openvino = before
+
+
 def build_lite_pipelines(args, device: torch.device, style_rgb: np.ndarray) -> tuple[dict, list[str]]:
     """The requested lite modes as {mode: pipeline}, and lines to print about them."""
     modes = [m for m in LITE_MODES if m in args.modes]
     if not modes:
         return {}, []
     st, note = lite_stylizer(args, device, style_rgb)
-    pipes = {"lite": st} if "lite" in modes else {}
+    pipes = {"lite": LiteFrames(st)} if "lite" in modes else {}
+    if "lite-torch" in modes:
+        plain, _ = lite_stylizer(args, device, style_rgb)
+        plain.lite.openvino = None
+        pipes["lite-torch"] = plain
     if "lite-onnx" in modes:
         if device.type != "cpu":
             raise InputError(None, "bench mode lite-onnx runs on the CPU only (use --device cpu)")
         pipes["lite-onnx"] = OnnxLitePipeline(st, torch.get_num_threads())
-    return pipes, [note, f"lite network: {gmac(st.lite.net.config):.3f} GMAC per 640×480 picture, "
+    notes = [note, f"lite frame path (mode lite): {st.lite.backend}"]
+    return pipes, [*notes, f"lite network: {gmac(st.lite.net.config):.3f} GMAC per 640×480 picture, "
                          f"{gmac(st.lite.net.config, 480 + 2 * MARGIN, 640 + 2 * MARGIN):.3f} with its "
                          f"{MARGIN}-px reflected margin "
                          f"(convs; {len(layer_macs(st.lite.net.config))} layers, table in models/MODEL_CARD.md)"]
 
 
-__all__ = ["LITE_MODES", "build_lite_pipelines", "lite_stylizer", "OnnxLitePipeline"]
+__all__ = ["LITE_MODES", "LiteFrames", "build_lite_pipelines", "lite_stylizer", "OnnxLitePipeline",
+           "torch_frame_path"]

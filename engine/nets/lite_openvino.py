@@ -1,0 +1,232 @@
+"""The lite network's per-frame path through OpenVINO on the CPU (issue #19, item 5).
+
+Measured on this project's 2-core CPU (docs/PERF.md): the same frame graph runs in OpenVINO's
+CPU plugin faster than eager torch, with the same output (fp32; ±1 grey level from rounding), so
+the Real-time model uses it on the CPU when the ``openvino`` package loads. Otherwise, or if a
+graph fails to build, :class:`engine.nets.lite.LiteFrameNet` in torch does the work.
+
+:class:`LiteGraph` is the network part of :meth:`LiteFrameNet.run` as one module whose inputs
+are the padded frame **and the style** (per-level AdaIN statistics, FiLM scale and shift, α), so
+a new style, blend or α is only new input values: nothing is built again (sliders react at
+once). FiLM is applied after the block convs instead of folded into them (per-channel work at ⅛
+resolution). It is exported to ONNX once, with free height and width; each frame size gets its
+own static copy compiled on a helper thread (~0.2 s), torch serving the frames meanwhile, so a
+new resolution never stalls the video. Padding (the reflected margin, then to the stride) and
+depth-to-space + crop are numpy/OpenCV work around the graph, exactly as the torch path pads.
+
+Graph inputs: ``frame [Hp,Wp,3]`` uint8 BGR, padded; ``mean_l``/``std_l`` ``[1,c_l]`` fp32 for the
+levels ½, ¼, ⅛; ``film_scale``/``film_shift`` ``[1,2·blocks,c3]`` fp32; ``alpha [1,1]`` fp32 in
+[0,1]. Output: ``[1,12,Hp/2,Wp/2]`` uint8, the head's ``255·BGR + 0.5`` per sub-pixel phase.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .lite import MARGIN, STRIDE, LiteFrameNet, LiteStyle, _up2, adain_affine
+
+INPUT_NAMES = ("frame", "mean0", "std0", "mean1", "std1", "mean2", "std2", "film_scale", "film_shift", "alpha")
+CACHED_SIZES = 3
+
+
+def openvino_available() -> bool:
+    """Whether the ``openvino`` package loads (a dependency, but a platform may lack a wheel)."""
+    try:
+        import openvino  # noqa: F401
+    except Exception:  # noqa: BLE001 - any failure to load the runtime means: use torch
+        return False
+    return True
+
+
+class LiteGraph(torch.nn.Module):
+    """The network of :meth:`LiteFrameNet.run` with the style as inputs (for export)."""
+
+    def __init__(self, frame_net: LiteFrameNet):
+        super().__init__()
+        self.net = frame_net
+
+    def forward(self, frame, mean0, std0, mean1, std1, mean2, std2, film_scale, film_shift, alpha):
+        net, conv, c = self.net, self.net._conv, self.net.convs
+        x = frame.permute(2, 0, 1).unsqueeze(0).float()
+        e1 = _adain(conv(x, net.stem, 2, relu=True), mean0, std0, alpha)
+        e2 = _adain(conv(conv(e1, c["down2_dw"], 2), c["down2_pw"], 1, 0, relu=True), mean1, std1, alpha)
+        b = _adain(conv(conv(e2, c["down3_dw"], 2), c["down3_pw"], 1, 0, relu=True), mean2, std2, alpha)
+        gamma = 1 + alpha[..., None] * film_scale  # [1, 2·blocks, c3]
+        beta = alpha[..., None] * film_shift
+        for i in range(0, len(net.block_params), 2):
+            y = _film(conv(b, net.block_params[i]), gamma[:, i], beta[:, i]).relu()
+            b = b + _film(conv(y, net.block_params[i + 1]), gamma[:, i + 1], beta[:, i + 1])
+        u = _up2(conv(b, c["up2"], 1, 0)) + e2
+        u = conv(conv(u, c["up2_dw"]), c["up2_pw"], 1, 0, relu=True)
+        u = _up2(conv(u, c["up1"], 1, 0)) + e1
+        u = conv(conv(u, c["up1_dw"]), c["up1_pw"], 1, 0, relu=True)
+        return conv(u, net.head).clamp(0, 255).to(torch.uint8)  # [1,12,Hp/2,Wp/2], (i, j, BGR)
+
+
+def _adain(f, mean, std, alpha):
+    scale, shift = adain_affine(f, mean, std, alpha)
+    return f * scale[..., None, None] + shift[..., None, None]
+
+
+def _film(y, gamma, beta):
+    return y * gamma[..., None, None] + beta[..., None, None]
+
+
+def style_inputs(style: LiteStyle, alpha: float) -> list[np.ndarray]:
+    """The graph's style inputs (after ``frame``) for ``style`` (batch 1) at ``alpha``."""
+    arrays = []
+    for mean, std in zip(style.means, style.stds):
+        arrays += [mean, std]
+    arrays += [style.film_scale, style.film_shift, torch.tensor([[min(max(float(alpha), 0.0), 1.0)]])]
+    return [np.ascontiguousarray(a.detach().float().cpu().numpy()) for a in arrays]
+
+
+def pad_frame(frame: np.ndarray) -> tuple[np.ndarray, int]:
+    """``[H,W,3]`` uint8 → (the frame with the reflected margin and padded to the stride, the
+    margin), the same pixels as the torch path's two reflection pads."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    m = MARGIN if min(h, w) > MARGIN else 0
+    if m:
+        frame = cv2.copyMakeBorder(frame, m, m, m, m, cv2.BORDER_REFLECT_101)
+    ph, pw = (-frame.shape[0]) % STRIDE, (-frame.shape[1]) % STRIDE
+    if ph or pw:
+        frame = cv2.copyMakeBorder(frame, 0, ph, 0, pw, cv2.BORDER_REFLECT_101)
+    return np.ascontiguousarray(frame), m
+
+
+def unshuffle(head: np.ndarray, margin: int, size: tuple[int, int]) -> np.ndarray:
+    """The graph's ``[1,12,h2,w2]`` (channel = phase·3 + BGR, phase = 2i + j) → the ``[H,W,3]`` frame."""
+    _, _, h2, w2 = head.shape
+    frame = head[0].reshape(2, 2, 3, h2, w2).transpose(3, 0, 4, 1, 2).reshape(2 * h2, 2 * w2, 3)
+    return np.ascontiguousarray(frame[margin:margin + size[0], margin:margin + size[1]])
+
+
+class OpenVinoLiteFrame:
+    """uint8 BGR frame → stylized uint8 BGR frame through OpenVINO.
+
+    :meth:`__call__` returns ``None`` while the graph for a new frame size is being compiled on
+    a helper thread (the caller uses torch for that frame); :meth:`prepare` builds and waits
+    (benchmarks, tests). A size that fails to build stays on torch; the reason is in :attr:`error`.
+    The first call exports the network to ONNX (~1 s on 2 cores, once per model)."""
+
+    def __init__(self, frame_net: LiteFrameNet, threads: int | None = None):
+        import openvino as ov
+
+        self.core = ov.Core()
+        self.frame_net = frame_net
+        self.threads = threads or torch.get_num_threads()
+        self.error: str | None = None
+        self._model = None  # the exported graph, free height and width
+        self._compiled: OrderedDict[tuple, tuple] = OrderedDict()
+        self._building: dict[tuple, threading.Thread] = {}
+        self._failed: set[tuple] = set()
+        self._lock = threading.Lock()
+
+    def prepare(self, shape: tuple[int, int, int]) -> bool:
+        """Build the graph for frames of ``shape`` ``(H, W, 3)`` now; whether it is usable."""
+        padded = pad_frame(np.zeros(shape, np.uint8))[0].shape
+        with self._lock:
+            worker = self._building.get(padded)
+        if worker is not None:
+            worker.join()
+        elif not self._ready(padded) and self._exported():
+            self._build(padded)
+        return self._ready(padded)
+
+    def __call__(self, frame_bgr: np.ndarray, style: LiteStyle, alpha: float) -> np.ndarray | None:
+        """The stylized frame, or ``None`` while this size's graph is being built (use torch)."""
+        frame, margin = pad_frame(np.ascontiguousarray(frame_bgr, dtype=np.uint8))
+        shape = frame.shape
+        if not self._exported():
+            return None
+        with self._lock:
+            entry = self._compiled.get(shape)
+            if entry is None:
+                if shape not in self._failed and shape not in self._building:
+                    worker = threading.Thread(target=self._build, args=(shape,), name="openvino-compile")
+                    self._building[shape] = worker
+                    worker.start()
+                return None
+            self._compiled.move_to_end(shape)
+            request, output = entry
+            head = request.infer([frame, *style_inputs(style, alpha)])[output]
+        return unshuffle(head, margin, frame_bgr.shape[:2])
+
+    def _ready(self, shape) -> bool:
+        with self._lock:
+            return shape in self._compiled
+
+    def _exported(self) -> bool:
+        """Export the graph once (in the caller's thread: torch's tracer is not for helper threads)."""
+        if self._model is None and self.error is None:
+            try:
+                self._model = self._export()
+            except Exception as exc:  # noqa: BLE001 - the torch path stays
+                self.error = f"OpenVINO could not read the lite graph: {exc}"
+                print(self.error + "; using torch", file=sys.stderr)
+        return self._model is not None
+
+    def _export(self):
+        example = (torch.zeros((64, 64, 3), dtype=torch.uint8),
+                   *map(torch.from_numpy, style_inputs(_zero_style(self.frame_net), 1.0)))
+        with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            path = Path(tmp) / "lite.onnx"
+            torch.onnx.export(LiteGraph(self.frame_net), example, str(path), dynamo=False, opset_version=17,
+                              input_names=list(INPUT_NAMES), output_names=["out"],
+                              dynamic_axes={"frame": {0: "height", 1: "width"}})
+            return self.core.read_model(str(path))
+
+    def _build(self, shape: tuple[int, int, int]) -> None:
+        try:
+            model = self._model.clone()
+            model.reshape({"frame": list(shape)})
+            compiled = self.core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": self.threads,
+                                                              "PERFORMANCE_HINT": "LATENCY",
+                                                              "INFERENCE_PRECISION_HINT": "f32"})
+            entry = (compiled.create_infer_request(), compiled.output(0))
+        except Exception as exc:  # noqa: BLE001 - this size stays on torch
+            with self._lock:
+                self._failed.add(shape)
+                self._building.pop(shape, None)
+            self.error = f"OpenVINO could not build the lite graph for {shape[1]}×{shape[0]} frames: {exc}"
+            print(self.error + "; using torch", file=sys.stderr)
+            return
+        with self._lock:
+            self._compiled[shape] = entry
+            self._building.pop(shape, None)
+            while len(self._compiled) > CACHED_SIZES:
+                self._compiled.popitem(last=False)
+
+
+def _zero_style(frame_net: LiteFrameNet) -> LiteStyle:
+    """A placeholder style of the right shapes (its values do not matter for export)."""
+    widths = [frame_net.stem[0].shape[0], frame_net.convs["down2_pw"][0].shape[0],
+              frame_net.convs["down3_pw"][0].shape[0]]
+    rows = len(frame_net.block_params)
+    return LiteStyle(tuple(torch.zeros(1, c) for c in widths), tuple(torch.ones(1, c) for c in widths),
+                     torch.zeros(1, rows, widths[2]), torch.zeros(1, rows, widths[2]))
+
+
+def try_openvino(frame_net: LiteFrameNet, device: torch.device) -> OpenVinoLiteFrame | None:
+    """:class:`OpenVinoLiteFrame` for a CPU fp32 frame net when OpenVINO loads, else ``None``."""
+    if device.type != "cpu" or frame_net.dtype != torch.float32 or not openvino_available():
+        return None
+    try:
+        return OpenVinoLiteFrame(frame_net)
+    except Exception as exc:  # noqa: BLE001 - the torch path always works
+        print(f"OpenVINO unavailable for the lite model ({exc}); using torch", file=sys.stderr)
+        return None
+
+
+__all__ = ["LiteGraph", "OpenVinoLiteFrame", "openvino_available", "pad_frame", "style_inputs", "try_openvino",
+           "unshuffle"]
