@@ -485,8 +485,12 @@ def _pad_masks(masks: torch.Tensor, size: tuple[int, int], pad: tuple[int, int])
 
 
 def stylizer_summary(st: Stylizer) -> str:
+    """Device and precision for the status bar, e.g. "CPU fp32" (", OpenVINO" when the lite
+    model's frames run through it)."""
     name = torch.cuda.get_device_name(st.device) if st.device.type == "cuda" else "CPU"
-    return f"{name} {'fp16' if st.half else 'fp32'}"
+    lite = getattr(st, "lite", None)
+    backend = ", OpenVINO" if lite is not None and lite.backend == "openvino" else ""
+    return f"{name} {'fp16' if st.half else 'fp32'}{backend}"
 
 
 def model_label(st: Stylizer) -> str:

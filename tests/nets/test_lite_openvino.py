@@ -79,6 +79,12 @@ def test_the_runner_uses_openvino_and_falls_back_to_torch(styles, monkeypatch):
     assert np.array_equal(broken.frame(other, styles[0], 1.0), plain.frame(other, styles[0], 1.0))
 
 
+def test_the_status_bar_names_openvino():
+    from engine.runtime.stylizer import Stylizer, stylizer_summary
+
+    assert stylizer_summary(Stylizer(device="cpu", lite_net=random_lite())) == "CPU fp32, OpenVINO"
+
+
 def test_a_bad_backend_name_is_refused():
     with pytest.raises(ValueError, match="backend"):
         LiteRunner(random_lite(), torch.device("cpu"), backend="tensorrt")
