@@ -44,7 +44,8 @@ from engine.nets.decoder import load_decoder
 from engine.nets.encoder import encoder_id, load_encoder
 from engine.nets.fast import FastNet
 from engine.nets.palette import match_palette, match_palette_frame, match_palette_regions, palette_of
-from engine.nets.lite import DEFAULT_LITE, LiteRunner, LiteStyle, blend_lite, lite_available, load_lite
+from engine.nets.lite import DEFAULT_LITE, LiteStyle, blend_lite, lite_available, load_lite
+from engine.nets.lite_runner import LiteRunner
 from engine.errors import InputError
 from engine.media.imageio import load_image_rgb, resize_short_side, writable
 

@@ -8,7 +8,8 @@ import torch
 
 pytest.importorskip("openvino")
 
-from engine.nets.lite import LiteFrameNet, LiteRunner, blend_lite, random_lite  # noqa: E402
+from engine.nets.lite import LiteFrameNet, blend_lite, random_lite  # noqa: E402
+from engine.nets.lite_runner import LiteRunner  # noqa: E402
 from engine.nets.lite_openvino import OpenVinoLiteFrame  # noqa: E402
 from engine.tools.synthetic import pattern_image  # noqa: E402
 
