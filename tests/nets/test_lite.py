@@ -2,6 +2,8 @@
 the eager network, α, files."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -67,10 +69,15 @@ def test_blend_weights_one_zero_give_the_first_style_exactly(two_styles):
     assert torch.allclose(half["film_scale"], (a.film_scale + b.film_scale) / 2)
 
 
-@pytest.mark.parametrize("size", [(48, 64), (50, 61)])
-def test_frame_path_equals_the_eager_network(two_styles, size):
-    """uint8 BGR in/out with folded input scaling, FiLM and head vs the eager RGB network."""
+@pytest.mark.parametrize("size, head_scale", [((48, 64), 1.0), ((50, 61), 1.0), ((50, 61), 0.1)])
+def test_frame_path_equals_the_eager_network(two_styles, size, head_scale):
+    """uint8 BGR in/out with folded input scaling, FiLM and head vs the eager RGB network
+    (head_scale 0.1: outputs mostly inside (0, 255), so a wrong layer cannot hide in the clamp)."""
     net, a, _ = two_styles
+    if head_scale != 1.0:
+        net = copy.deepcopy(net)
+        with torch.no_grad():
+            net.head.weight.mul_(head_scale)
     rgb = smooth_image(*size, 5)
     fast = LiteFrameNet(net)
     out = torch.empty(size + (3,), dtype=torch.uint8)
@@ -81,6 +88,8 @@ def test_frame_path_equals_the_eager_network(two_styles, size):
     ref = (ref.clamp(0, 1) * 255 + 0.5).to(torch.uint8)[0].permute(1, 2, 0).numpy()[..., ::-1]
     diff = np.abs(out.numpy().astype(int) - ref.astype(int))
     assert diff.max() <= 1 and (diff > 0).mean() < 0.01
+    if head_scale != 1.0:
+        assert ((ref > 0) & (ref < 255)).mean() > 0.9
 
 
 def test_save_load_round_trip_and_bad_files(tmp_path):
