@@ -451,6 +451,23 @@ class LiteFrameNet:
         """uint8 BGR ``frame [H,W,3]`` → ``out [H,W,3]`` (written in place); ``folded`` from :meth:`fold`."""
         return out.copy_(self.run(frame, style, alpha, folded))
 
+    def body(self, x: torch.Tensor, adain, block) -> torch.Tensor:
+        """The network on a padded input ``[1,3,Hp,Wp]`` (BGR, 0..255) → the head's output
+        ``[1,12,Hp/2,Wp/2]`` (``255·BGR + 0.5`` per sub-pixel phase, unclamped). The style comes in
+        through ``adain(level, f)`` (encoder levels ½, ¼, ⅛) and ``block(i, b)`` (residual block i,
+        ``b`` plus its branch); :meth:`run` and the OpenVINO graph give their own."""
+        c = self.convs
+        e1 = adain(0, self._conv(x, self.stem, 2, relu=True))
+        e2 = adain(1, self._conv(self._conv(e1, c["down2_dw"], 2), c["down2_pw"], 1, 0, relu=True))
+        b = adain(2, self._conv(self._conv(e2, c["down3_dw"], 2), c["down3_pw"], 1, 0, relu=True))
+        for i in range(len(self.block_params) // 2):
+            b = block(i, b)
+        u = _up2(self._conv(b, c["up2"], 1, 0)).add_(e2)
+        u = self._conv(self._conv(u, c["up2_dw"]), c["up2_pw"], 1, 0, relu=True)
+        u = _up2(self._conv(u, c["up1"], 1, 0)).add_(e1)
+        u = self._conv(self._conv(u, c["up1_dw"]), c["up1_pw"], 1, 0, relu=True)
+        return self._conv(u, self.head)
+
     def run(self, frame: torch.Tensor, style: LiteStyle, alpha: float, folded) -> torch.Tensor:
         """uint8 BGR ``frame [H,W,3]`` → ``[H,W,3]`` float ``255·BGR + 0.5`` clamped to [0, 255]
         (a cast to uint8 rounds it); one graph of tensor ops, so it exports to ONNX."""
@@ -460,19 +477,9 @@ class LiteFrameNet:
         m = MARGIN if min(h, w) > MARGIN else 0  # as LiteNet.stylize
         x = F.pad(x, (m, m, m, m), mode="reflect") if m else x
         x = _pad_to(x, STRIDE).contiguous(memory_format=self.memory_format)
-        c = self.convs
-        e1 = self._adain(self._conv(x, self.stem, 2, relu=True), style.means[0], style.stds[0], a)
-        e2 = self._conv(self._conv(e1, c["down2_dw"], 2), c["down2_pw"], 1, 0, relu=True)
-        e2 = self._adain(e2, style.means[1], style.stds[1], a)
-        b = self._conv(self._conv(e2, c["down3_dw"], 2), c["down3_pw"], 1, 0, relu=True)
-        b = self._adain(b, style.means[2], style.stds[2], a)
-        for i in range(0, len(folded), 2):
-            b = b + self._conv(self._conv(b, folded[i], relu=True), folded[i + 1])
-        u = _up2(self._conv(b, c["up2"], 1, 0)).add_(e2)
-        u = self._conv(self._conv(u, c["up2_dw"]), c["up2_pw"], 1, 0, relu=True)
-        u = _up2(self._conv(u, c["up1"], 1, 0)).add_(e1)
-        u = self._conv(self._conv(u, c["up1_dw"]), c["up1_pw"], 1, 0, relu=True)
-        y = self._conv(u, self.head).clamp_(0, 255)  # [1,12,H/2,W/2], (i, j, BGR) channels
+        y = self.body(x, lambda level, f: self._adain(f, style.means[level], style.stds[level], a),
+                      lambda i, b: b + self._conv(self._conv(b, folded[2 * i], relu=True), folded[2 * i + 1]))
+        y = y.clamp_(0, 255)  # [1,12,H/2,W/2], (i, j, BGR) channels
         h2, w2 = y.shape[-2:]
         y = y.permute(0, 2, 3, 1).reshape(h2, w2, 2, 2, 3).permute(0, 2, 1, 3, 4).reshape(2 * h2, 2 * w2, 3)
         return y[m:m + h, m:m + w]

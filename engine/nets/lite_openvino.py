@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .lite import MARGIN, STRIDE, LiteFrameNet, LiteStyle, _up2, adain_affine
+from .lite import MARGIN, STRIDE, LiteFrameNet, LiteStyle, adain_affine
 
 INPUT_NAMES = ("frame", "mean0", "std0", "mean1", "std1", "mean2", "std2", "film_scale", "film_shift", "alpha")
 CACHED_SIZES = 3
@@ -46,28 +46,26 @@ def openvino_available() -> bool:
 
 
 class LiteGraph(torch.nn.Module):
-    """The network of :meth:`LiteFrameNet.run` with the style as inputs (for export)."""
+    """:meth:`LiteFrameNet.body` with the style as inputs, FiLM unfolded (for export)."""
 
     def __init__(self, frame_net: LiteFrameNet):
         super().__init__()
         self.net = frame_net
 
     def forward(self, frame, mean0, std0, mean1, std1, mean2, std2, film_scale, film_shift, alpha):
-        net, conv, c = self.net, self.net._conv, self.net.convs
-        x = frame.permute(2, 0, 1).unsqueeze(0).float()
-        e1 = _adain(conv(x, net.stem, 2, relu=True), mean0, std0, alpha)
-        e2 = _adain(conv(conv(e1, c["down2_dw"], 2), c["down2_pw"], 1, 0, relu=True), mean1, std1, alpha)
-        b = _adain(conv(conv(e2, c["down3_dw"], 2), c["down3_pw"], 1, 0, relu=True), mean2, std2, alpha)
+        net, conv = self.net, self.net._conv
+        means, stds = (mean0, mean1, mean2), (std0, std1, std2)
         gamma = 1 + alpha[..., None] * film_scale  # [1, 2·blocks, c3]
         beta = alpha[..., None] * film_shift
-        for i in range(0, len(net.block_params), 2):
-            y = _film(conv(b, net.block_params[i]), gamma[:, i], beta[:, i]).relu()
-            b = b + _film(conv(y, net.block_params[i + 1]), gamma[:, i + 1], beta[:, i + 1])
-        u = _up2(conv(b, c["up2"], 1, 0)) + e2
-        u = conv(conv(u, c["up2_dw"]), c["up2_pw"], 1, 0, relu=True)
-        u = _up2(conv(u, c["up1"], 1, 0)) + e1
-        u = conv(conv(u, c["up1_dw"]), c["up1_pw"], 1, 0, relu=True)
-        return conv(u, net.head).clamp(0, 255).to(torch.uint8)  # [1,12,Hp/2,Wp/2], (i, j, BGR)
+
+        def block(i, b):
+            first, second = 2 * i, 2 * i + 1
+            y = _film(conv(b, net.block_params[first]), gamma[:, first], beta[:, first]).relu()
+            return b + _film(conv(y, net.block_params[second]), gamma[:, second], beta[:, second])
+
+        x = frame.permute(2, 0, 1).unsqueeze(0).float()
+        y = net.body(x, lambda level, f: _adain(f, means[level], stds[level], alpha), block)
+        return y.clamp(0, 255).to(torch.uint8)  # [1,12,Hp/2,Wp/2], (i, j, BGR)
 
 
 def _adain(f, mean, std, alpha):

@@ -26,7 +26,7 @@ class LiteRunner:
         self.meta = dict(meta or {})
         self.frame_net = LiteFrameNet(net, device, dtype, memory_format)
         self.openvino = None
-        self.use_openvino = True  # False: the torch frame path even where OpenVINO is ready (FLOP counts)
+        self.use_openvino = True  # False: the torch frame path even where OpenVINO is ready (bench, FLOP counts)
         if backend != "torch":
             self.openvino = try_openvino(self.frame_net, torch.device(device))
             if self.openvino is None and backend == "openvino":
@@ -59,7 +59,8 @@ class LiteRunner:
     @property
     def backend(self) -> str:
         """What runs the uint8 frame path: ``openvino`` or ``torch``."""
-        return "openvino" if self.openvino is not None and self.openvino.error is None else "torch"
+        ready = self.openvino is not None and self.use_openvino and self.openvino.error is None
+        return "openvino" if ready else "torch"
 
     def prepare_frames(self, shape: tuple[int, int, int]) -> None:
         """Build the frame path for ``(H, W, 3)`` frames now (otherwise the first frames of a new

@@ -124,7 +124,7 @@ def build_lite_pipelines(args, device: torch.device, style_rgb: np.ndarray) -> t
     pipes = {"lite": LiteFrames(st)} if "lite" in modes else {}
     if "lite-torch" in modes:
         plain, _ = lite_stylizer(args, device, style_rgb)
-        plain.lite.openvino = None
+        plain.lite.use_openvino = False
         pipes["lite-torch"] = plain
     if "lite-onnx" in modes:
         if device.type != "cpu":
