@@ -58,6 +58,9 @@ def add_arguments(p) -> None:
     lite.add_argument("--widths", type=int, nargs=3, default=[16, 32, 64], metavar=("C1", "C2", "C3"),
                       help="channels at 1/2, 1/4, 1/8")
     lite.add_argument("--blocks", type=int, default=3, help="modulated residual blocks at 1/8")
+    lite.add_argument("--up-blocks", type=int, default=0,
+                      help="plain residual blocks in the up-path at 1/4; with --init from a file "
+                           "without them they start as the identity (the network grows)")
 
 
 def run(args) -> int:

@@ -13,6 +13,7 @@ of 8)::
     ⅛   e3 = AdaIN₃(relu(pw(dw3×3/2(e2))))                      c3
     ⅛   b  = e3;  b += FiLM(conv(relu(FiLM(conv(b)))))           × blocks (most of the compute)
     ¼   u2 = relu(pw(dw(up2(pw(b)) + e2)))                       skip from ¼
+    ¼   u2 += conv(relu(conv(u2)))                                × up_blocks (LiteConfig)
     ½   u1 = relu(pw(dw(up2(pw(u2)) + e1)))                      skip from ½
     1   y  = depth_to_space(conv3×3(u1) → 12 channels)           ICNR-initialised head
 
@@ -61,12 +62,15 @@ DEFAULT_LITE = Path(__file__).resolve().parents[2] / "models" / "lite.safetensor
 
 @dataclass(frozen=True)
 class LiteConfig:
-    """Architecture: channels at ½, ¼, ⅛; residual blocks at ⅛; style-branch width; MLP width."""
+    """Architecture: channels at ½, ¼, ⅛; residual blocks at ⅛; style-branch width; MLP width;
+    plain residual blocks in the up-path at ¼ (``up_blocks``, after the ¼ skip: capacity where
+    brush strokes are drawn; 0 in the first candidates, whose files carry no such key)."""
 
     widths: tuple[int, int, int] = (16, 32, 64)
     blocks: int = 3
     style_width: int = 128
     hidden: int = 256
+    up_blocks: int = 0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -244,6 +248,7 @@ class LiteNet(nn.Module):
         self.blocks = nn.ModuleList(nn.Conv2d(c3, c3, 3, 1, 1) for _ in range(2 * config.blocks))
         self.up2 = nn.Conv2d(c3, c2, 1)
         self.up2_dw, self.up2_pw = _dw(c2), nn.Conv2d(c2, c2, 1)
+        self.up_blocks = nn.ModuleList(nn.Conv2d(c2, c2, 3, 1, 1) for _ in range(2 * config.up_blocks))
         self.up1 = nn.Conv2d(c2, c1, 1)
         self.up1_dw, self.up1_pw = _dw(c1), nn.Conv2d(c1, c1, 1)
         self.head = nn.Conv2d(c1, 12, 3, 1, 1)
@@ -258,6 +263,9 @@ class LiteNet(nn.Module):
     def _init_weights(self) -> None:
         for conv in self.blocks[1::2]:  # residual branches start small
             conv.weight.mul_(0.1)
+        for conv in self.up_blocks[1::2]:  # identity at first: a grown network keeps its function
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
         nn.init.zeros_(self.mlp[-1].weight)  # FiLM starts as the identity
         nn.init.zeros_(self.mlp[-1].bias)
         w = self.head.weight  # ICNR: the 4 sub-pixel phases start equal (no checkerboard)
@@ -289,6 +297,8 @@ class LiteNet(nn.Module):
             b = b + mod.film(i + 1, self.blocks[i + 1](h))
         u = _up2(self.up2(b)) + e2
         u = F.relu(self.up2_pw(self.up2_dw(u)))
+        for i in range(0, len(self.up_blocks), 2):
+            u = u + self.up_blocks[i + 1](F.relu(self.up_blocks[i](u)))
         u = _up2(self.up1(u)) + e1
         u = F.relu(self.up1_pw(self.up1_dw(u)))
         return F.pixel_shuffle(self.head(u), 2)
@@ -364,6 +374,8 @@ def layer_macs(config: LiteConfig = LiteConfig(), height: int = 480, width: int 
     add("up2 pw 1×1 (at ⅛)", net.up2, sizes["up2"])
     add("up2 dw 3×3", net.up2_dw, sizes["up2_"])
     add("up2 pw 1×1", net.up2_pw, sizes["up2_"])
+    for i, conv in enumerate(net.up_blocks):
+        add(f"up-block{i // 2 + 1}.conv{i % 2 + 1} 3×3", conv, sizes["up2_"])
     add("up1 pw 1×1 (at ¼)", net.up1, sizes["up1"])
     add("up1 dw 3×3", net.up1_dw, sizes["up1_"])
     add("up1 pw 1×1", net.up1_pw, sizes["up1_"])
@@ -419,6 +431,8 @@ class LiteFrameNet:
                       for name in ("down2_dw", "down2_pw", "down3_dw", "down3_pw", "up2", "up2_dw", "up2_pw",
                                    "up1", "up1_dw", "up1_pw")}
         self.block_params = [(sd[f"blocks.{i}.weight"], sd[f"blocks.{i}.bias"]) for i in range(len(net.blocks))]
+        self.up_block_params = [(put(sd[f"up_blocks.{i}.weight"]), put(sd[f"up_blocks.{i}.bias"]))
+                                for i in range(len(net.up_blocks))]
         # pixel_shuffle reads channel c·4 + 2i + j; the frame wants (i, j, BGR channel) order
         perm = [(2 - c) * 4 + phase for phase in range(4) for c in range(3)]
         self.head = (put(sd["head.weight"][perm] * 255.0), put(sd["head.bias"][perm] * 255.0 + 0.5))
@@ -464,6 +478,9 @@ class LiteFrameNet:
             b = block(i, b)
         u = _up2(self._conv(b, c["up2"], 1, 0)).add_(e2)
         u = self._conv(self._conv(u, c["up2_dw"]), c["up2_pw"], 1, 0, relu=True)
+        ub = self.up_block_params
+        for i in range(0, len(ub), 2):
+            u = u + self._conv(self._conv(u, ub[i], relu=True), ub[i + 1])
         u = _up2(self._conv(u, c["up1"], 1, 0)).add_(e1)
         u = self._conv(self._conv(u, c["up1_dw"]), c["up1_pw"], 1, 0, relu=True)
         return self._conv(u, self.head)

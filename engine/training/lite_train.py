@@ -49,7 +49,7 @@ from engine.nets.decoder import load_decoder
 from engine.nets.encoder import encoder_id, load_encoder
 from engine.nets.lite import LiteConfig, LiteNet, save_lite
 from engine.files import atomic_write
-from engine.nets.weights import load_state_dict_file, save_safetensors_atomic
+from engine.nets.weights import check_state_dict, load_state_dict_file, save_safetensors_atomic
 from engine.media.imageio import list_images
 from .train import CropDataset, RunConfig, _last_log_row, _rel, adain_batch, load_or_make_split, \
     plot_losses, preview_pairs
@@ -70,9 +70,10 @@ class LiteTrainConfig(RunConfig):
     blocks: int = 3
     style_width: int = 128
     hidden: int = 256
+    up_blocks: int = 0
 
     def lite_config(self) -> LiteConfig:
-        return LiteConfig(tuple(self.widths), self.blocks, self.style_width, self.hidden)
+        return LiteConfig(tuple(self.widths), self.blocks, self.style_width, self.hidden, self.up_blocks)
 
 
 # --- data: crops plus each sample's α, warp and noise --------------------------------------------
@@ -189,6 +190,16 @@ def step_losses(cfg: LiteTrainConfig, student, encoder, teacher, batch, device) 
 
 # --- checkpoints ----------------------------------------------------------------------------------
 
+def load_grown(net: LiteNet, path: Path) -> None:
+    """``net`` from lite weights ``path`` that may lack its up-path blocks (an earlier, smaller
+    network): those keep their identity initialisation, so the grown network starts with the
+    file's output. Any other mismatch is an error naming the file."""
+    sd = load_state_dict_file(path)
+    mine = net.state_dict()
+    grown = {k: v for k, v in mine.items() if k.startswith("up_blocks.") and k not in sd}
+    net.load_state_dict(check_state_dict({**sd, **grown}, mine, path))
+
+
 def save_checkpoint(ckpt: Path, net: LiteNet, opt: torch.optim.Adam, step: int, cfg: LiteTrainConfig) -> None:
     """Weights and Adam moments (fp32, one file each), then ``state.json`` last."""
     named = list(net.named_parameters())
@@ -290,7 +301,7 @@ def _train(cfg: LiteTrainConfig, resume: bool, dist: Dist) -> Path:
     net = LiteNet(cfg.lite_config()).to(device)
     resuming = resume and (ckpt / "state.json").is_file()
     if cfg.init and not resuming:
-        net.load_state_dict(load_state_dict_file(cfg.init))
+        load_grown(net, Path(cfg.init))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step = 0
     if resuming:

@@ -69,11 +69,20 @@ def test_blend_weights_one_zero_give_the_first_style_exactly(two_styles):
     assert torch.allclose(half["film_scale"], (a.film_scale + b.film_scale) / 2)
 
 
-@pytest.mark.parametrize("size, head_scale", [((48, 64), 1.0), ((50, 61), 1.0), ((50, 61), 0.1)])
-def test_frame_path_equals_the_eager_network(two_styles, size, head_scale):
+@pytest.fixture(scope="module")
+def grown_style():
+    net = styled_net(up_blocks=2)
+    with torch.no_grad():
+        return net, net.encode_style(to_input(stripes_image(64, 64)))
+
+
+@pytest.mark.parametrize("size, head_scale, grown", [((48, 64), 1.0, False), ((50, 61), 1.0, False),
+                                                     ((50, 61), 0.1, False), ((50, 61), 0.1, True)])
+def test_frame_path_equals_the_eager_network(two_styles, grown_style, size, head_scale, grown):
     """uint8 BGR in/out with folded input scaling, FiLM and head vs the eager RGB network
-    (head_scale 0.1: outputs mostly inside (0, 255), so a wrong layer cannot hide in the clamp)."""
-    net, a, _ = two_styles
+    (head_scale 0.1: outputs mostly inside (0, 255), so a wrong layer cannot hide in the clamp;
+    grown: with residual blocks in the up-path)."""
+    net, a = grown_style if grown else two_styles[:2]
     if head_scale != 1.0:
         net = copy.deepcopy(net)
         with torch.no_grad():
@@ -90,6 +99,31 @@ def test_frame_path_equals_the_eager_network(two_styles, size, head_scale):
     assert diff.max() <= 1 and (diff > 0).mean() < 0.01
     if head_scale != 1.0:
         assert ((ref > 0) & (ref < 255)).mean() > 0.9
+
+
+def test_up_path_blocks_count_and_grow_from_a_smaller_file(tmp_path, grown_style):
+    """Up-path blocks add their convs to the table; a network grown from a file without them
+    starts with exactly that file's output, and changes once the blocks are trained."""
+    from engine.training.lite_train import load_grown
+
+    rows = {name: m for name, _, m in layer_macs(LiteConfig(up_blocks=2))}
+    assert rows["up-block2.conv2 3×3"] == 32 * 32 * 9 * 120 * 160
+    assert abs(gmac(LiteConfig(up_blocks=2)) - gmac() - 4 * 32 * 32 * 9 * 120 * 160 / 1e9) < 1e-9
+    small = styled_net()
+    save_lite(small, tmp_path / "small.safetensors")
+    big = random_lite(LiteConfig(up_blocks=2), seed=5)
+    load_grown(big, tmp_path / "small.safetensors")
+    x, s = to_input(smooth_image(48, 64, 2)), to_input(stripes_image(64, 64))
+    with torch.no_grad():
+        assert torch.equal(big(x, big.encode_style(s)), small(x, small.encode_style(s)))
+        grown_net, style = grown_style
+        off = copy.deepcopy(grown_net)
+        for conv in off.up_blocks[1::2]:
+            conv.weight.zero_()
+        assert (grown_net(x, style) - off(x, style)).abs().mean() > 1e-3
+    save_lite(random_lite(LiteConfig(widths=(8, 16, 24))), tmp_path / "other.safetensors")
+    with pytest.raises(InputError, match="other.safetensors"):
+        load_grown(big, tmp_path / "other.safetensors")
 
 
 def test_save_load_round_trip_and_bad_files(tmp_path):

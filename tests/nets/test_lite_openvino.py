@@ -12,6 +12,7 @@ from engine.nets.lite import LiteFrameNet, blend_lite, random_lite  # noqa: E402
 from engine.nets.lite_runner import LiteRunner  # noqa: E402
 from engine.nets.lite_openvino import OpenVinoLiteFrame  # noqa: E402
 from engine.tools.synthetic import pattern_image  # noqa: E402
+from conftest import styled_net  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,17 @@ def test_frames_match_the_torch_path(runner, styles, ov, h, w):
         assert diff.max() <= 1 and diff.mean() < 0.01  # rounding only
     # the styles give different pictures, so matching each one means the style really is an input
     assert np.abs(runner.frame(frame, styles[0], 1.0).astype(int) - runner.frame(frame, styles[1], 1.0)).mean() > 0.3
+
+
+def test_a_grown_network_matches_too():
+    """With residual blocks in the up-path (trained, so not the identity)."""
+    runner = LiteRunner(styled_net(up_blocks=2), torch.device("cpu"), backend="torch")
+    style = runner.encode_style(pattern_image(64, 96, seed=1))
+    frame = frame_of(61, 83)
+    ov = OpenVinoLiteFrame(runner.frame_net)
+    assert ov.prepare(frame.shape)
+    diff = np.abs(ov(frame, style, 0.9).astype(int) - runner.frame(frame, style, 0.9))
+    assert diff.max() <= 1 and diff.mean() < 0.01
 
 
 def test_a_new_size_is_built_in_the_background(runner, styles):
