@@ -286,13 +286,30 @@ class Stylizer:
         alpha = self.alpha if alpha is None else float(alpha)
         preserve = self.preserve_color if preserve_color is None else preserve_color
         palette = self.match_palette if palette is None else palette
-        if (self.fast and plan.masks is None and masks is None and not preserve
-                and not getattr(self, "stabilize", False) and min(frame_bgr.shape[:2]) >= MIN_SIDE):
+        fast = self.fast and plan.masks is None and masks is None and not preserve \
+            and min(frame_bgr.shape[:2]) >= MIN_SIDE
+        stabilize = getattr(self, "stabilize", False)
+        if fast and not stabilize:
             out = self._fast_frame(frame_bgr, plan, alpha)
             return match_palette_frame(out, plan.blended.palette, alpha) if palette else out
         x = self._to_input(torch.from_numpy(writable(frame_bgr)).to(self.device), bgr=True)
+        if fast and self.device.type == "cpu":
+            return self._stabilized_fast_frame(x, plan, alpha, palette)
         y = self.stylize_tensor(x, alpha=alpha, preserve_color=preserve, plan=plan, masks=masks, palette=palette)
         return self._to_frame(y, bgr=True)
+
+    def _stabilized_fast_frame(self, x: torch.Tensor, plan: StylePlan, alpha: float, palette: bool) -> np.ndarray:
+        """The stabilizer around the uint8 frame path (on the CPU half the time of the tensor
+        path with the lite model: OpenVINO and the folded network). ``x`` ``[1,3,H,W]`` from
+        :meth:`_to_input`; the denoised input and the network's output pass through uint8."""
+        stabilizer = self.stabilizer
+        self._start_look(stabilizer, plan, alpha, False, palette)
+        prepared = stabilizer.prepare(x)
+        out = self._fast_frame(self._to_frame(prepared.content, bgr=True), plan, alpha)
+        if palette:
+            out = match_palette_frame(out, plan.blended.palette, alpha)
+        y = self._to_input(torch.from_numpy(out), bgr=True)
+        return self._to_frame(stabilizer.finish(prepared, y), bgr=True)
 
     def _fast_frame(self, frame_bgr: np.ndarray, plan: StylePlan, alpha: float) -> np.ndarray:
         """uint8 in → uint8 out through ``FastNet.stylize_frame`` (CUDA: graph + pinned buffers)."""

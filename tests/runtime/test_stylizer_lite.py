@@ -77,6 +77,31 @@ def test_fast_frame_path_equals_the_tensor_path(lite, frame):
     assert np.abs(fast.astype(int) - eager.astype(int)).max() <= 1
 
 
+def test_stabilized_frames_take_the_frame_path_and_match_the_tensor_path(lite, monkeypatch):
+    """With the stabilizer on, the network still runs its uint8 frame path (OpenVINO on the CPU);
+    the stabilized stream equals the tensor path's up to uint8 rounding of the denoised input."""
+    from engine.tools.synthetic import pattern_image, synthetic_clip
+
+    clip = [np.ascontiguousarray(f[..., ::-1]) for f in synthetic_clip(pattern_image(120, 160, seed=2), 4, (96, 72), seed=5)]
+    lite.set_styles([noise_image(60, 90, 3)])
+    calls = []
+    frame_path = lite.lite.frame
+    monkeypatch.setattr(lite.lite, "frame", lambda *a, **k: calls.append(1) or frame_path(*a, **k))
+    streams = {}
+    for fast in (True, False):
+        lite.fast = fast
+        lite.stabilize = True
+        try:
+            streams[fast] = [lite(f, alpha=0.8, palette=False) for f in clip]
+        finally:
+            lite.stabilize, lite.fast = False, True
+    assert len(calls) == len(clip)  # the fast pass only
+    assert diff(streams[True][-1], lite(clip[-1], alpha=0.8)) > 0.5  # the stabilizer did something
+    for a, b in zip(streams[True], streams[False]):
+        d = np.abs(a.astype(int) - b.astype(int))
+        assert d.mean() < 0.25 and d.max() <= 3
+
+
 def test_masks_confine_each_style_to_its_region(lite, frame):
     a, b = stripes_image(64, 64), noise_image(60, 90, 3)
     lite.set_styles([a])
