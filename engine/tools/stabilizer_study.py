@@ -24,6 +24,10 @@ STUDY_MOTIONS = {
     # held out: fixed before the session-3 stage was measured on them, used only to report
     "handheld": dict(pan=(0.06, -0.04), zoom=(1.0, 1.08), rotate_deg=2.5, noise=8.0, drift=0.1, seed=41),
     "dolly": dict(pan=(-0.3, 0.05), zoom=(1.2, 1.0), rotate_deg=0.0, noise=4.0, drift=0.3, seed=53),
+    # held out from session 7 on: fixed (with their photo and painting, drawn at random from
+    # ../shared) before anything was measured on them; handheld and dolly had been seen by then
+    "tilt": dict(pan=(0.0, 0.2), zoom=(1.05, 1.0), rotate_deg=-1.5, noise=7.0, drift=0.15, seed=67),
+    "creep": dict(pan=(0.12, 0.1), zoom=(1.0, 1.12), rotate_deg=1.0, noise=5.0, drift=0.35, seed=79),
 }
 
 
