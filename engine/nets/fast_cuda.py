@@ -2,11 +2,12 @@
 
 Per frame (``HxWx3`` uint8 BGR numpy → same): copy the frame into a pinned host buffer,
 upload it with a non-blocking copy (3 bytes per pixel instead of 12 for fp32), replay the
-graph — uint8 → fp16 conversion, :meth:`FastNet.stylize_frame` (encoder, AdaIN + α, decoder),
-clamp and uint8 conversion, all on the device — and download the uint8 result into a second
-pinned buffer. The style statistics and α live in device tensors that the graph reads, so
-changing styles or sliders never re-captures; a new frame size captures a new graph (the old
-one is released first). If capture fails, the same buffers run eagerly (``graph=False``) until
+graph — uint8 → fp16 conversion, the network's ``stylize_frame`` (:meth:`FastNet.stylize_frame`:
+encoder, AdaIN + α, decoder; or the lite network's, :mod:`engine.nets.lite_cuda`), clamp and
+uint8 conversion, all on the device — and download the uint8 result into a second pinned buffer.
+The style's tensors and α (the call's ``inputs``) live in device tensors that the graph reads, so
+changing styles or sliders never re-captures; a new frame size (or input shape) captures a new
+graph (the old one is released first). If capture fails, the same buffers run eagerly (``graph=False``) until
 the size changes; running out of memory during capture is raised, so the caller can lower the
 resolution.
 
@@ -28,13 +29,14 @@ import warnings
 import numpy as np
 import torch
 
-from .fast import FastNet
 
 
 class CudaFrameRunner:
-    """``runner(frame_bgr, mean, std, alpha, graph=True) -> HxWx3 uint8 BGR`` for one FastNet."""
+    """``runner(frame_bgr, *inputs, graph=True) -> HxWx3 uint8 BGR`` for one network whose
+    ``stylize_frame(frame_dev, *inputs_dev, out_dev)`` writes ``out_dev``; ``inputs`` are
+    tensors or floats (0-d), e.g. FastNet's ``mean [512], std [512], alpha``."""
 
-    def __init__(self, net: FastNet, device: torch.device | str = "cuda", warmup: int = 3,
+    def __init__(self, net, device: torch.device | str = "cuda", warmup: int = 3,
                  lock: threading.RLock | None = None, cuda=None):
         self.net = net
         self.device = torch.device(device)
@@ -42,23 +44,22 @@ class CudaFrameRunner:
         self.lock = lock or threading.RLock()
         self.cuda = cuda or torch.cuda
         self.size: tuple[int, int] | None = None
+        self.input_shapes: list[tuple] | None = None
         self.graph = None
         self.graph_failed = False  # for the current size only
 
-    def __call__(self, frame_bgr: np.ndarray, mean: torch.Tensor, std: torch.Tensor, alpha: float,
-                 graph: bool = True) -> np.ndarray:
+    def __call__(self, frame_bgr: np.ndarray, *inputs, graph: bool = True) -> np.ndarray:
         with self.lock, cudnn_benchmark(), torch.inference_mode():
-            return self._run(frame_bgr, mean, std, alpha, graph)
+            return self._run(frame_bgr, [torch.as_tensor(v, dtype=torch.float32) for v in inputs], graph)
 
-    def _run(self, frame_bgr, mean, std, alpha, graph: bool) -> np.ndarray:
+    def _run(self, frame_bgr, inputs: list[torch.Tensor], graph: bool) -> np.ndarray:
         h, w = frame_bgr.shape[:2]
-        if self.size != (h, w):
-            self._allocate(h, w)
+        if self.size != (h, w) or self.input_shapes != [tuple(v.shape) for v in inputs]:
+            self._allocate(h, w, inputs)
         np.copyto(self.in_host.numpy(), frame_bgr)
         self.in_dev.copy_(self.in_host, non_blocking=True)
-        self.mean.copy_(mean, non_blocking=True)
-        self.std.copy_(std, non_blocking=True)
-        self.alpha.fill_(min(max(float(alpha), 0.0), 1.0))
+        for buffer, value in zip(self.inputs, inputs):
+            buffer.copy_(value, non_blocking=True)
         if graph and self.graph is None and not self.graph_failed:
             self._capture()
         if graph and self.graph is not None:
@@ -70,22 +71,22 @@ class CudaFrameRunner:
         self.done.synchronize()
         return self.out_host.numpy().copy()  # the pinned buffer is reused by the next frame
 
-    def _allocate(self, h: int, w: int) -> None:
-        """Buffers for frames of ``h``×``w``; drops the graph of the previous size and its failure."""
+    def _allocate(self, h: int, w: int, inputs: list[torch.Tensor]) -> None:
+        """Buffers for frames of ``h``×``w`` and inputs of these shapes; drops the graph of the
+        previous ones and its failure."""
         self.graph, self.graph_failed = None, False
         dev, pin = self.device, self.device.type == "cuda"
         self.in_host = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=pin)
         self.out_host = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=pin)
         self.in_dev = torch.empty((h, w, 3), dtype=torch.uint8, device=dev)
         self.out_dev = torch.empty((h, w, 3), dtype=torch.uint8, device=dev)
-        self.mean = torch.zeros(512, dtype=torch.float32, device=dev)
-        self.std = torch.ones(512, dtype=torch.float32, device=dev)
-        self.alpha = torch.ones((), dtype=torch.float32, device=dev)
+        self.inputs = [torch.empty(v.shape, dtype=torch.float32, device=dev) for v in inputs]
+        self.input_shapes = [tuple(v.shape) for v in inputs]
         self.done = self.cuda.Event()
         self.size = (h, w)
 
     def _step(self) -> None:
-        self.net.stylize_frame(self.in_dev, self.mean, self.std, self.alpha, self.out_dev)
+        self.net.stylize_frame(self.in_dev, *self.inputs, self.out_dev)
 
     def _capture(self) -> None:
         """Warm up on a side stream (cuDNN autotuning, lazy init), then capture one frame. The

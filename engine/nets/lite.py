@@ -488,15 +488,19 @@ class LiteFrameNet:
     def run(self, frame: torch.Tensor, style: LiteStyle, alpha: float, folded) -> torch.Tensor:
         """uint8 BGR ``frame [H,W,3]`` → ``[H,W,3]`` float ``255·BGR + 0.5`` clamped to [0, 255]
         (a cast to uint8 rounds it); one graph of tensor ops, so it exports to ONNX."""
-        h, w = frame.shape[:2]
         a = torch.full((1, 1), min(max(float(alpha), 0.0), 1.0), device=self.device)
+        return self.run_with(frame, lambda level, f: self._adain(f, style.means[level], style.stds[level], a),
+                             lambda i, b: b + self._conv(self._conv(b, folded[2 * i], relu=True), folded[2 * i + 1]))
+
+    def run_with(self, frame: torch.Tensor, adain, block) -> torch.Tensor:
+        """:meth:`run` with the style given as :meth:`body`'s ``adain`` and ``block`` (the CUDA
+        graph passes its input tensors this way): padding, network, depth-to-space, crop."""
+        h, w = frame.shape[:2]
         x = frame.to(self.device).permute(2, 0, 1).unsqueeze(0).to(self.dtype)
         m = MARGIN if min(h, w) > MARGIN else 0  # as LiteNet.stylize
         x = F.pad(x, (m, m, m, m), mode="reflect") if m else x
         x = _pad_to(x, STRIDE).contiguous(memory_format=self.memory_format)
-        y = self.body(x, lambda level, f: self._adain(f, style.means[level], style.stds[level], a),
-                      lambda i, b: b + self._conv(self._conv(b, folded[2 * i], relu=True), folded[2 * i + 1]))
-        y = y.clamp_(0, 255)  # [1,12,H/2,W/2], (i, j, BGR) channels
+        y = self.body(x, adain, block).clamp_(0, 255)  # [1,12,H/2,W/2], (i, j, BGR) channels
         h2, w2 = y.shape[-2:]
         y = y.permute(0, 2, 3, 1).reshape(h2, w2, 2, 2, 3).permute(0, 2, 1, 3, 4).reshape(2 * h2, 2 * w2, 3)
         return y[m:m + h, m:m + w]

@@ -34,6 +34,7 @@ class LiteRunner:
         self.net = net.eval().requires_grad_(False).to(device=device, dtype=dtype, memory_format=memory_format)
         self.weights_id = _weights_digest(net)
         self._folded: tuple[tuple, list] | None = None
+        self._cuda_frame = None
 
     @torch.inference_mode()
     def encode_style(self, rgb) -> LiteStyle:
@@ -55,6 +56,14 @@ class LiteRunner:
         if masks is not None:
             return self.net.stylize(x, styles, alpha, masks)
         return self.net.stylize(x, blended, alpha)
+
+    def cuda_frame_net(self):
+        """The frame path with the style as inputs, for the CUDA graph runner (made once)."""
+        from .lite_cuda import LiteCudaFrame
+
+        if self._cuda_frame is None:
+            self._cuda_frame = LiteCudaFrame(self.frame_net)
+        return self._cuda_frame
 
     @property
     def backend(self) -> str:

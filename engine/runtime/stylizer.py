@@ -312,22 +312,33 @@ class Stylizer:
         return self._to_frame(stabilizer.finish(prepared, y), bgr=True)
 
     def _fast_frame(self, frame_bgr: np.ndarray, plan: StylePlan, alpha: float) -> np.ndarray:
-        """uint8 in → uint8 out through ``FastNet.stylize_frame`` (CUDA: graph + pinned buffers)."""
+        """uint8 in → uint8 out through the network's frame path (CUDA: graph + pinned buffers)."""
+        if self.device.type == "cuda":
+            return self._cuda_frame(frame_bgr, plan, alpha)
         if self.lite is not None:
             return self.lite.frame(frame_bgr, plan.blended, alpha)
-        net = self._fast_net()
         stats = plan.blended
-        if self.device.type == "cuda":
-            runner = self._cuda_runner
-            if runner is None or runner.net is not net:
-                from engine.nets.fast_cuda import CudaFrameRunner
-
-                runner = self._cuda_runner = CudaFrameRunner(net, self.device, lock=self.device_lock)
-            return runner(frame_bgr, stats.mean, stats.std, alpha, graph=self.use_cuda_graph)
         out = np.empty(frame_bgr.shape, dtype=np.uint8)
-        net.stylize_frame(torch.from_numpy(writable(frame_bgr)), stats.mean, stats.std, alpha,
-                          torch.from_numpy(out))
+        self._fast_net().stylize_frame(torch.from_numpy(writable(frame_bgr)), stats.mean, stats.std, alpha,
+                                       torch.from_numpy(out))
         return out
+
+    def _cuda_frame(self, frame_bgr: np.ndarray, plan: StylePlan, alpha: float) -> np.ndarray:
+        """The frame through a :class:`CudaFrameRunner` replaying one graph per size; the style and
+        α are the graph's inputs (VGG: blended statistics; lite: :func:`engine.nets.lite_cuda.graph_inputs`)."""
+        from engine.nets.fast_cuda import CudaFrameRunner
+
+        alpha = min(max(float(alpha), 0.0), 1.0)
+        if self.lite is not None:
+            from engine.nets.lite_cuda import graph_inputs
+
+            net, inputs = self.lite.cuda_frame_net(), graph_inputs(plan.blended, alpha)
+        else:
+            net, inputs = self._fast_net(), (plan.blended.mean, plan.blended.std, alpha)
+        runner = self._cuda_runner
+        if runner is None or runner.net is not net:
+            runner = self._cuda_runner = CudaFrameRunner(net, self.device, lock=self.device_lock)
+        return runner(frame_bgr, *inputs, graph=self.use_cuda_graph)
 
     @_holding_device_lock
     @torch.inference_mode()
