@@ -61,6 +61,10 @@ def add_arguments(p) -> None:
     lite.add_argument("--up-blocks", type=int, default=0,
                       help="plain residual blocks in the up-path at 1/4; with --init from a file "
                            "without them they start as the identity (the network grows)")
+    lite.add_argument("--skip-target", type=float, nargs=2, default=[1.0, 1.0], metavar=("G1", "G2"),
+                      help="gains of the skips from 1/2 and 1/4 at the end of --skip-anneal (1 1: full skips)")
+    lite.add_argument("--skip-anneal", type=int, default=0, metavar="STEPS",
+                      help="move the skip gains linearly from 1 to --skip-target over this many steps")
 
 
 def run(args) -> int:

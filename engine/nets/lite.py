@@ -12,9 +12,9 @@ of 8)::
     ¼   e2 = AdaIN₂(relu(pw(dw3×3/2(e1))))                      c2
     ⅛   e3 = AdaIN₃(relu(pw(dw3×3/2(e2))))                      c3
     ⅛   b  = e3;  b += FiLM(conv(relu(FiLM(conv(b)))))           × blocks (most of the compute)
-    ¼   u2 = relu(pw(dw(up2(pw(b)) + e2)))                       skip from ¼
+    ¼   u2 = relu(pw(dw(up2(pw(b)) + g₂·e2)))                    skip from ¼ (gain g₂)
     ¼   u2 += conv(relu(conv(u2)))                                × up_blocks (LiteConfig)
-    ½   u1 = relu(pw(dw(up2(pw(u2)) + e1)))                      skip from ½
+    ½   u1 = relu(pw(dw(up2(pw(u2)) + g₁·e1)))                   skip from ½ (gain g₁)
     1   y  = depth_to_space(conv3×3(u1) → 12 channels)           ICNR-initialised head
 
 ``AdaIN_l`` gives level ``l`` the style's per-channel mean/std *in the student's own encoder*
@@ -71,6 +71,7 @@ class LiteConfig:
     style_width: int = 128
     hidden: int = 256
     up_blocks: int = 0
+    skip_gains: tuple[float, float] = (1.0, 1.0)  # g₁ (½), g₂ (¼): how much encoder detail the skips carry
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -295,11 +296,12 @@ class LiteNet(nn.Module):
         for i in range(0, len(self.blocks), 2):
             h = F.relu(mod.film(i, self.blocks[i](b)))
             b = b + mod.film(i + 1, self.blocks[i + 1](h))
-        u = _up2(self.up2(b)) + e2
+        g1, g2 = self.config.skip_gains
+        u = _up2(self.up2(b)) + g2 * e2
         u = F.relu(self.up2_pw(self.up2_dw(u)))
         for i in range(0, len(self.up_blocks), 2):
             u = u + self.up_blocks[i + 1](F.relu(self.up_blocks[i](u)))
-        u = _up2(self.up1(u)) + e1
+        u = _up2(self.up1(u)) + g1 * e1
         u = F.relu(self.up1_pw(self.up1_dw(u)))
         return F.pixel_shuffle(self.head(u), 2)
 
@@ -431,6 +433,7 @@ class LiteFrameNet:
                       for name in ("down2_dw", "down2_pw", "down3_dw", "down3_pw", "up2", "up2_dw", "up2_pw",
                                    "up1", "up1_dw", "up1_pw")}
         self.block_params = [(sd[f"blocks.{i}.weight"], sd[f"blocks.{i}.bias"]) for i in range(len(net.blocks))]
+        self.skip_gains = tuple(float(g) for g in net.config.skip_gains)
         self.up_block_params = [(put(sd[f"up_blocks.{i}.weight"]), put(sd[f"up_blocks.{i}.bias"]))
                                 for i in range(len(net.up_blocks))]
         # pixel_shuffle reads channel c·4 + 2i + j; the frame wants (i, j, BGR channel) order
@@ -476,12 +479,12 @@ class LiteFrameNet:
         b = adain(2, self._conv(self._conv(e2, c["down3_dw"], 2), c["down3_pw"], 1, 0, relu=True))
         for i in range(len(self.block_params) // 2):
             b = block(i, b)
-        u = _up2(self._conv(b, c["up2"], 1, 0)).add_(e2)
+        u = _skip(_up2(self._conv(b, c["up2"], 1, 0)), e2, self.skip_gains[1])
         u = self._conv(self._conv(u, c["up2_dw"]), c["up2_pw"], 1, 0, relu=True)
         ub = self.up_block_params
         for i in range(0, len(ub), 2):
             u = u + self._conv(self._conv(u, ub[i], relu=True), ub[i + 1])
-        u = _up2(self._conv(u, c["up1"], 1, 0)).add_(e1)
+        u = _skip(_up2(self._conv(u, c["up1"], 1, 0)), e1, self.skip_gains[0])
         u = self._conv(self._conv(u, c["up1_dw"]), c["up1_pw"], 1, 0, relu=True)
         return self._conv(u, self.head)
 
@@ -504,6 +507,13 @@ class LiteFrameNet:
         h2, w2 = y.shape[-2:]
         y = y.permute(0, 2, 3, 1).reshape(h2, w2, 2, 2, 3).permute(0, 2, 1, 3, 4).reshape(2 * h2, 2 * w2, 3)
         return y[m:m + h, m:m + w]
+
+
+def _skip(u: torch.Tensor, e: torch.Tensor, gain: float) -> torch.Tensor:
+    """``u + gain·e`` in place (no work for a gain of 0)."""
+    if gain == 0:
+        return u
+    return u.add_(e) if gain == 1 else u.add_(e, alpha=gain)
 
 
 def _pad_to(x: torch.Tensor, stride: int) -> torch.Tensor:

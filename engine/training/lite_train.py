@@ -71,9 +71,18 @@ class LiteTrainConfig(RunConfig):
     style_width: int = 128
     hidden: int = 256
     up_blocks: int = 0
+    skip_target: tuple = (1.0, 1.0)  # skip gains (½, ¼) reached after skip_anneal steps
+    skip_anneal: int = 0
 
-    def lite_config(self) -> LiteConfig:
-        return LiteConfig(tuple(self.widths), self.blocks, self.style_width, self.hidden, self.up_blocks)
+    def skip_gains(self, step: int) -> tuple[float, float]:
+        """The skips' gains at ``step``: linear from 1 to :attr:`skip_target` over
+        :attr:`skip_anneal` steps (the network learns to draw what the skips stop carrying)."""
+        t = 1.0 if self.skip_anneal <= 0 else min(1.0, step / self.skip_anneal)
+        return tuple(1.0 + (float(g) - 1.0) * t for g in self.skip_target)
+
+    def lite_config(self, step: int = 0) -> LiteConfig:
+        return LiteConfig(tuple(self.widths), self.blocks, self.style_width, self.hidden, self.up_blocks,
+                          self.skip_gains(step))
 
 
 # --- data: crops plus each sample's α, warp and noise --------------------------------------------
@@ -332,6 +341,7 @@ def _train(cfg: LiteTrainConfig, resume: bool, dist: Dist) -> Path:
             batch = next(it)
             for g in opt.param_groups:
                 g["lr"] = cfg.lr / (1.0 + cfg.lr_decay * step)
+            net.config = cfg.lite_config(step)
             terms = step_losses(cfg, student, encoder, teacher, batch, device)
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()

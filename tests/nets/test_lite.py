@@ -3,6 +3,7 @@ the eager network, α, files."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -76,13 +77,17 @@ def grown_style():
         return net, net.encode_style(to_input(stripes_image(64, 64)))
 
 
-@pytest.mark.parametrize("size, head_scale, grown", [((48, 64), 1.0, False), ((50, 61), 1.0, False),
-                                                     ((50, 61), 0.1, False), ((50, 61), 0.1, True)])
-def test_frame_path_equals_the_eager_network(two_styles, grown_style, size, head_scale, grown):
+@pytest.mark.parametrize("size, head_scale, grown, skips", [
+    ((48, 64), 1.0, False, None), ((50, 61), 1.0, False, None), ((50, 61), 0.1, False, None),
+    ((50, 61), 0.1, True, None), ((50, 61), 0.1, True, (0.0, 0.5))])
+def test_frame_path_equals_the_eager_network(two_styles, grown_style, size, head_scale, grown, skips):
     """uint8 BGR in/out with folded input scaling, FiLM and head vs the eager RGB network
     (head_scale 0.1: outputs mostly inside (0, 255), so a wrong layer cannot hide in the clamp;
-    grown: with residual blocks in the up-path)."""
+    grown: with residual blocks in the up-path; skips: weakened skip connections)."""
     net, a = grown_style if grown else two_styles[:2]
+    if skips is not None:
+        net = copy.deepcopy(net)
+        net.config = replace(net.config, skip_gains=skips)
     if head_scale != 1.0:
         net = copy.deepcopy(net)
         with torch.no_grad():

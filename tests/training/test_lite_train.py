@@ -123,3 +123,12 @@ def test_two_gloo_processes_take_the_single_process_step(data, tmp_path):
     a, b = checkpoint(one), checkpoint(two)
     assert all(torch.allclose(a[k], b[k], rtol=1e-4, atol=1e-6) for k in a)
     assert log_steps(two) == [1, 2]
+
+
+def test_skip_gains_move_linearly_to_their_target_and_stay():
+    from engine.training.lite_train import LiteTrainConfig
+
+    cfg = LiteTrainConfig(skip_target=(0.0, 0.25), skip_anneal=800)
+    assert [cfg.skip_gains(s) for s in (0, 400, 800, 5000)] == [(1.0, 1.0), (0.5, 0.625), (0.0, 0.25), (0.0, 0.25)]
+    assert LiteTrainConfig().lite_config(123).skip_gains == (1.0, 1.0)
+    assert cfg.lite_config(400).skip_gains == (0.5, 0.625)
