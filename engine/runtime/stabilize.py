@@ -17,8 +17,10 @@ decoder's texture from one frame to the next. :class:`Stabilizer` keeps the prev
    gently where it changed a lot (a new stroke), so the strokes stay crisp:
    ``out_t = s_t + mask·(blend_low·L + w·(D − L))``, ``L = blur_σ(D)``,
    ``w = blend_high + (fine_max − blend_high)·exp(−(|D − L|/fine_tau)²)`` per pixel (``|·|``: mean
-   over RGB), with ``D = warp(out_{t−1}) − s_t`` and ``s_t`` the per-frame stylization; then the
-   blended pixels get back the per-frame texture contrast (:func:`restore_detail`).
+   over RGB), with ``D = warp(out_{t−1}) − s_t`` and ``s_t`` the per-frame stylization. Giving
+   the blended pixels back the per-frame texture contrast (:func:`restore_detail`, ``detail > 0``)
+   was part of the stage until session 7; with the shimmer-aware fine band it measured worse in
+   flicker on every clip and no better in style, at ~40 % of the stage's time, so it is off.
 
 Both filters are recursive (exponential averages along motion trajectories); occluded or newly
 visible pixels, scene cuts and unreliable flow fall back to the per-frame result, so nothing
@@ -52,7 +54,7 @@ DEFAULT_FINE_TAU = 0.08  # the fine-band change (0..1, mean over RGB) at which t
 DEFAULT_BAND_SIGMA = 4.0  # Gaussian σ (pixels) separating the coarse from the fine band
 DEFAULT_FLOW_SIDE = 160  # shorter side of the grayscale copy the flow is computed on
 PHOTOMETRIC_TOLERANCE = 0.06  # max |warped previous content − current content| (0..1 gray)
-DEFAULT_DETAIL = 1.0  # strength of restore_detail() in [0, 1]
+DEFAULT_DETAIL = 0.0  # strength of restore_detail() in [0, 1] (off since session 7: docs/QUALITY.md)
 DETAIL_SIGMAS = (1.0, 3.0)  # Gaussian σs (pixels) splitting off the texture bands restore_detail() keeps
 _LUMA = (0.299, 0.587, 0.114)
 

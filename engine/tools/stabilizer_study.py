@@ -183,12 +183,13 @@ def _metric_encoder():
 
 def _one_band(blend: float, **options) -> dict:
     """The session-2 stage: one blend weight, no input prefilter, detail restore in one band."""
-    return dict(blend_low=blend, blend_high=blend, fine_max=0.0, prefilter=0.0, detail_sigmas=(1.0,)) | options
+    return dict(blend_low=blend, blend_high=blend, fine_max=0.0, prefilter=0.0, detail=1.0,
+                detail_sigmas=(1.0,)) | options
 
 
 def _fixed_fine(weight: float, **options) -> dict:
     """The session-3–5 stage: two bands with one fine-band weight (no rise for small changes)."""
-    return dict(blend_high=weight, fine_max=0.0) | options
+    return dict(blend_high=weight, fine_max=0.0, detail=1.0) | options
 
 
 DEFAULT_CANDIDATES = [
@@ -204,7 +205,9 @@ DEFAULT_CANDIDATES = [
     dict(name="prefilter + two-band 0.9/0.4", **_fixed_fine(0.4)),
     dict(name="prefilter + two-band 0.9/0.45", **_fixed_fine(0.45)),
     dict(name="prefilter + two-band 0.9/0.55", **_fixed_fine(0.55)),
-    dict(name="prefilter + two-band 0.9, fine 0.3→0.9 where it changed little (default)"),
+    dict(name="prefilter + two-band 0.9, fine 0.3→0.9 where it changed little, detail restore (session 6)",
+         detail=1.0),
+    dict(name="prefilter + two-band 0.9, fine 0.3→0.9 where it changed little, no detail restore (default)"),
 ]
 
 
