@@ -495,6 +495,31 @@ class LiteFrameNet:
         return self.run_with(frame, lambda level, f: self._adain(f, style.means[level], style.stds[level], a),
                              lambda i, b: b + self._conv(self._conv(b, folded[2 * i], relu=True), folded[2 * i + 1]))
 
+    def input_modulation(self, inputs, blocks):
+        """``(adain, block)`` for :meth:`body` with the style given as tensors (the OpenVINO and
+        CUDA graphs' inputs: :func:`style_tensors`) instead of folded into the block weights:
+        AdaIN per level, FiLM applied after each block conv. ``blocks``: the block convs'
+        ``(weight, bias)``, where the graph keeps them."""
+        levels = (len(inputs) - 3) // 2
+        means, stds = inputs[0:2 * levels:2], inputs[1:2 * levels:2]
+        film_scale, film_shift, alpha = inputs[2 * levels:]
+        a = alpha.reshape(1, 1)
+        gamma = (1 + a[..., None] * film_scale).to(self.dtype)  # [1, 2·blocks, c3]
+        beta = (a[..., None] * film_shift).to(self.dtype)
+
+        def adain(level, f):
+            scale, shift = adain_affine(f, means[level], stds[level], a)
+            return f * scale[..., None, None].to(f.dtype) + shift[..., None, None].to(f.dtype)
+
+        def film(y, index):
+            return y * gamma[:, index, :, None, None] + beta[:, index, :, None, None]
+
+        def block(i, b):
+            y = film(self._conv(b, blocks[2 * i]), 2 * i).relu()
+            return b + film(self._conv(y, blocks[2 * i + 1]), 2 * i + 1)
+
+        return adain, block
+
     def run_with(self, frame: torch.Tensor, adain, block) -> torch.Tensor:
         """:meth:`run` with the style given as :meth:`body`'s ``adain`` and ``block`` (the CUDA
         graph passes its input tensors this way): padding, network, depth-to-space, crop."""
@@ -507,6 +532,15 @@ class LiteFrameNet:
         h2, w2 = y.shape[-2:]
         y = y.permute(0, 2, 3, 1).reshape(h2, w2, 2, 2, 3).permute(0, 2, 1, 3, 4).reshape(2 * h2, 2 * w2, 3)
         return y[m:m + h, m:m + w]
+
+
+def style_tensors(style: LiteStyle, alpha: float) -> list[torch.Tensor]:
+    """The frame graphs' style inputs for ``style`` (batch 1) at ``alpha``: ``mean_l``, ``std_l``
+    ``[1,c_l]`` per level, ``film_scale``, ``film_shift`` ``[1,2·blocks,c3]``, ``alpha [1,1]``
+    (clamped to [0, 1]); fp32."""
+    tensors = [t for pair in zip(style.means, style.stds) for t in pair]
+    a = torch.tensor([[min(max(float(alpha), 0.0), 1.0)]])
+    return [t.detach().float() for t in (*tensors, style.film_scale, style.film_shift)] + [a]
 
 
 def _skip(u: torch.Tensor, e: torch.Tensor, gain: float) -> torch.Tensor:
@@ -530,5 +564,5 @@ def random_lite(config: LiteConfig = LiteConfig(), seed: int = 0) -> LiteNet:
         return LiteNet(config)
 
 
-__all__ = ["LiteConfig", "LiteStyle", "LiteNet", "LiteFrameNet", "blend_lite", "layer_macs",
+__all__ = ["LiteConfig", "LiteStyle", "LiteNet", "LiteFrameNet", "blend_lite", "layer_macs", "style_tensors",
            "gmac", "save_lite", "load_lite", "lite_available", "random_lite", "DEFAULT_LITE", "adain_affine"]

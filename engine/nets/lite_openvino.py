@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .lite import MARGIN, STRIDE, LiteFrameNet, LiteStyle, adain_affine
+from .lite import MARGIN, STRIDE, LiteFrameNet, LiteStyle, style_tensors
 
 INPUT_NAMES = ("frame", "mean0", "std0", "mean1", "std1", "mean2", "std2", "film_scale", "film_shift", "alpha")
 CACHED_SIZES = 3
@@ -53,37 +53,16 @@ class LiteGraph(torch.nn.Module):
         self.net = frame_net
 
     def forward(self, frame, mean0, std0, mean1, std1, mean2, std2, film_scale, film_shift, alpha):
-        net, conv = self.net, self.net._conv
-        means, stds = (mean0, mean1, mean2), (std0, std1, std2)
-        gamma = 1 + alpha[..., None] * film_scale  # [1, 2·blocks, c3]
-        beta = alpha[..., None] * film_shift
-
-        def block(i, b):
-            first, second = 2 * i, 2 * i + 1
-            y = _film(conv(b, net.block_params[first]), gamma[:, first], beta[:, first]).relu()
-            return b + _film(conv(y, net.block_params[second]), gamma[:, second], beta[:, second])
-
+        net = self.net
+        adain, block = net.input_modulation([mean0, std0, mean1, std1, mean2, std2, film_scale, film_shift, alpha],
+                                            net.block_params)
         x = frame.permute(2, 0, 1).unsqueeze(0).float()
-        y = net.body(x, lambda level, f: _adain(f, means[level], stds[level], alpha), block)
-        return y.clamp(0, 255).to(torch.uint8)  # [1,12,Hp/2,Wp/2], (i, j, BGR)
-
-
-def _adain(f, mean, std, alpha):
-    scale, shift = adain_affine(f, mean, std, alpha)
-    return f * scale[..., None, None] + shift[..., None, None]
-
-
-def _film(y, gamma, beta):
-    return y * gamma[..., None, None] + beta[..., None, None]
+        return net.body(x, adain, block).clamp(0, 255).to(torch.uint8)  # [1,12,Hp/2,Wp/2], (i, j, BGR)
 
 
 def style_inputs(style: LiteStyle, alpha: float) -> list[np.ndarray]:
     """The graph's style inputs (after ``frame``) for ``style`` (batch 1) at ``alpha``."""
-    arrays = []
-    for mean, std in zip(style.means, style.stds):
-        arrays += [mean, std]
-    arrays += [style.film_scale, style.film_shift, torch.tensor([[min(max(float(alpha), 0.0), 1.0)]])]
-    return [np.ascontiguousarray(a.detach().float().cpu().numpy()) for a in arrays]
+    return [np.ascontiguousarray(t.cpu().numpy()) for t in style_tensors(style, alpha)]
 
 
 def pad_frame(frame: np.ndarray) -> tuple[np.ndarray, int]:

@@ -10,8 +10,8 @@ import torch
 
 from conftest import styled_net
 from engine.nets.fast_cuda import CudaFrameRunner
-from engine.nets.lite import blend_lite
-from engine.nets.lite_cuda import LiteCudaFrame, graph_inputs
+from engine.nets.lite import blend_lite, style_tensors
+from engine.nets.lite_cuda import LiteCudaFrame
 from engine.nets.lite_runner import LiteRunner
 from engine.runtime.stylizer import Stylizer
 from engine.tools.synthetic import pattern_image
@@ -34,7 +34,7 @@ def styles(runner):
 
 def graph_frame(net: LiteCudaFrame, frame: np.ndarray, style, alpha: float) -> np.ndarray:
     out = torch.empty(frame.shape, dtype=torch.uint8)
-    net.stylize_frame(torch.from_numpy(frame), *graph_inputs(style, alpha), out)
+    net.stylize_frame(torch.from_numpy(frame), *style_tensors(style, alpha), out)
     return out.numpy()
 
 
@@ -53,11 +53,11 @@ def test_the_runner_captures_once_per_size_and_takes_new_styles_as_inputs(runner
     cuda.replay_fn = graph_runner._step
     frame = frame_of(72, 96)
     for style, alpha in ((styles[0], 1.0), (styles[1], 1.0), (styles[1], 0.3)):
-        got = graph_runner(frame, *graph_inputs(style, alpha))
+        got = graph_runner(frame, *style_tensors(style, alpha))
         assert np.abs(got.astype(int) - runner.frame(frame, style, alpha)).max() <= 1
     names = cuda.names()
     assert names.count("capture_begin thread_local") == 1 and names.count("replay") == 3
-    graph_runner(frame_of(40, 56), *graph_inputs(styles[0], 1.0))
+    graph_runner(frame_of(40, 56), *style_tensors(styles[0], 1.0))
     assert cuda.names().count("capture_begin thread_local") == 2  # a new size only
 
 
