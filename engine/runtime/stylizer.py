@@ -34,6 +34,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -439,6 +440,9 @@ class Stylizer:
 
     def _to_input(self, frame_u8: torch.Tensor, bgr: bool) -> torch.Tensor:
         """``HxWx3`` uint8 on device → ``[1,3,H,W]`` RGB in [0,1], network dtype and memory format."""
+        if bgr and frame_u8.device.type == "cpu":  # OpenCV's swap, then HWC memory = channels_last: 4× faster
+            frame_u8 = torch.from_numpy(cv2.cvtColor(frame_u8.numpy(), cv2.COLOR_BGR2RGB))
+            bgr = False
         x = frame_u8.permute(2, 0, 1).unsqueeze(0)
         if bgr:
             x = x.flip(1)
@@ -447,11 +451,9 @@ class Stylizer:
 
     @staticmethod
     def _to_frame(y: torch.Tensor, bgr: bool) -> np.ndarray:
-        y = y[0]
-        if bgr:
-            y = y.flip(0)
-        y = (y.float() * 255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
-        return y.permute(1, 2, 0).contiguous().cpu().numpy()
+        y = (y[0].float() * 255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
+        frame = np.ascontiguousarray(y.permute(1, 2, 0).cpu().numpy())
+        return cv2.cvtColor(frame, cv2.COLOR_RGB2BGR) if bgr else frame
 
     @staticmethod
     def _pad(x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:

@@ -281,9 +281,45 @@ def test_restore_detail_in_bands_gives_back_coarser_texture():
 
 
 @pytest.mark.parametrize("sigma", [1.0, 3.0, 4.0])
-def test_opencv_blur_equals_the_separable_convolution(sigma):
-    """The CPU fp32 path (OpenCV) gives the same blur, edges included, as the conv path (fp64 here)."""
-    x = torch.rand(1, 3, 37, 53)
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_opencv_blur_equals_the_separable_convolution(sigma, memory_format):
+    """The CPU fp32 path (OpenCV, per plane or on the HWC layout) gives the same blur, edges
+    included, as the conv path (fp64 here)."""
+    x = torch.rand(1, 3, 37, 53).contiguous(memory_format=memory_format)
     fast, exact = gaussian_blur(x, sigma), gaussian_blur(x.double(), sigma)
     assert fast.dtype == torch.float32 and fast.shape == x.shape
     assert float((fast.double() - exact).abs().max()) < 1e-6
+
+
+def test_cpu_warp_and_grey_copy_equal_the_tensor_path():
+    """On the CPU the stage warps with OpenCV's remap and makes its grey copy with OpenCV; both
+    equal the grid_sample / tensor path (the one CUDA takes) up to remap's 1/32-pixel steps."""
+    from engine.runtime.stabilize import PreparedFrame, _maps_and_mask
+
+    h, w = 72, 96
+    yy, xx = np.mgrid[0:h // 2, 0:w // 2].astype(np.float32)
+    small_flow = np.stack([1.7 + 0.8 * np.sin(yy / 5), -2.3 + 0.6 * np.cos(xx / 7)], axis=2).astype(np.float32)
+    small_mask = (0.5 + 0.5 * np.sin(xx / 3) * np.cos(yy / 4)).astype(np.float32)
+    image = gaussian_blur(torch.rand(1, 3, h, w), 1.5).contiguous(memory_format=torch.channels_last)
+    stab = Stabilizer()
+    grid, mask = stab._grid_and_mask(small_flow, small_mask, (h, w), torch.device("cpu"))
+    maps, cpu_mask = _maps_and_mask(small_flow, small_mask, (h, w))
+    assert torch.allclose(cpu_mask, mask, atol=1e-5)
+    for interpolation in ("bicubic", "bilinear"):
+        stab.interpolation = interpolation
+        exact = stab._warp(image, PreparedFrame(image, None, grid, mask, 0))
+        fast = stab._warp(image, PreparedFrame(image, None, None, cpu_mask, 0, maps=maps))
+        inside = (slice(None), slice(None), slice(4, -4), slice(4, -4))  # borders: different edge rules
+        err = (fast - exact)[inside].abs()
+        assert fast.shape == exact.shape and float(err.mean()) < 2e-3 and float(err.max()) < 0.02
+    # the grey copy: the same area average where the sides divide evenly (480×636 → 160×212) ...
+    content = torch.rand(1, 3, 480, 636)
+    assert np.abs(stab._small_gray(content).astype(int) - stab._small_gray(content.double())).max() <= 1
+    # ... and where they do not (640 → 213) the exact fractional-area average, which the tensor
+    # path's adaptive pooling only approximates
+    picture = pattern_image(480, 640, seed=3)
+    rows = (picture.astype(np.float64) @ np.array([0.299, 0.587, 0.114])).reshape(160, 3, 640).mean(1)
+    edges = np.arange(214) * 640 / 213
+    area = np.clip(np.minimum(edges[1:, None], np.arange(1, 641)) - np.maximum(edges[:-1, None], np.arange(640)), 0, None)
+    exact = rows @ (area / area.sum(1, keepdims=True)).T
+    assert np.abs(stab._small_gray(to_tensor(picture)) - exact).max() <= 0.5 + 1e-3
