@@ -4,13 +4,15 @@ Quality (the VGG model), remembered in the settings; the status bar names the mo
 A change reloads the model in the inference thread (:meth:`InferenceThread.request_reload`); once
 the new one is ready, every gallery style is encoded again for it (each model has its own style
 representation, and its own entries in the style cache), and styles encoded for the other model
-are ignored. Until trained lite weights exist, Real-time cannot be picked and Auto means Quality.
+are ignored. Auto means Real-time on a CPU only once ``models/lite.safetensors`` is adopted; until
+then Real-time runs the trained candidate as a preview (its status-bar name says so), and without
+any lite weights it cannot be picked.
 """
 from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel
 
-from engine.nets.lite import LiteStyle, lite_available
+from engine.nets.lite import CANDIDATE_LITE, LiteStyle, lite_weights
 
 CHOICES = (("auto", "Auto"), ("lite", "Real-time"), ("vgg", "Quality"))
 
@@ -24,13 +26,15 @@ class ModelChoice:
         self.label = QLabel()
         self.label.setObjectName("model_label")
         window.statusBar().addPermanentWidget(self.label)
-        trained = lite_available()
+        weights = lite_weights()
+        trained = weights is not None
         for value, text in CHOICES:
             self.combo.addItem(text, value)
         item = self.combo.model().item(1)
         item.setEnabled(trained)
-        item.setToolTip("the lite network for CPUs" if trained else "no trained lite model yet "
-                        "(models/lite.safetensors)")
+        item.setToolTip("no trained lite model yet (models/lite.safetensors)" if not trained else
+                        "preview: the trained candidate lite network (the painting's colours and fine "
+                        "texture, not yet its strokes)" if weights == CANDIDATE_LITE else "the lite network for CPUs")
         saved = model or str(window.settings.value("model", "auto"))  # --model wins over the setting
         self.requested = saved if saved in dict(CHOICES) and (saved != "lite" or trained) else "auto"
         window.settings.setValue("model", self.requested)  # a choice that no longer works is dropped
@@ -53,9 +57,9 @@ class ModelChoice:
     def _on_ready(self, *_) -> None:
         stylizer = self.window.box.stylizer
         model = getattr(stylizer, "model", "vgg")
-        from engine.runtime.stylizer import MODEL_LABELS
+        from engine.runtime.stylizer import MODEL_LABELS, model_label
 
-        self.label.setText(MODEL_LABELS.get(model, model))
+        self.label.setText(model_label(stylizer) if model in MODEL_LABELS else model)
         note = getattr(stylizer, "model_note", None)
         if note:
             self.window.show_message(note)
@@ -79,4 +83,4 @@ class ModelChoice:
     def factory_model(self) -> str:
         """The model the stylizer factory should build (Real-time falls back to Auto if its
         weights went missing)."""
-        return self.requested if self.requested != "lite" or lite_available() else "auto"
+        return self.requested if self.requested != "lite" or lite_weights() is not None else "auto"

@@ -32,7 +32,8 @@ def add_model_choice(p, default: str = "auto") -> None:
                         f"else VGG — until they ship, auto means VGG (default {default})")
     p.set_defaults(model_default=default)
     p.add_argument("--lite", default=None, metavar="PATH",
-                   help="lite model weights (default: models/lite.safetensors)")
+                   help="lite model weights (default: models/lite.safetensors, else the trained "
+                        "candidate models/lite_candidate.safetensors as a preview)")
 
 
 def model_of(args) -> str:
@@ -41,10 +42,11 @@ def model_of(args) -> str:
 
 
 def model_note(stylizer, args) -> None:
-    """Print why an explicit ``--model auto`` chose what it chose, when there is something to say."""
+    """Print why an explicit ``--model auto`` chose what it chose, or that ``--model lite`` runs
+    the not-yet-adopted candidate, when there is something to say."""
     import sys
 
-    if args.model == "auto" and getattr(stylizer, "model_note", None):
+    if (args.model == "auto" or getattr(stylizer, "lite_preview", False)) and getattr(stylizer, "model_note", None):
         print(f"note: {stylizer.model_note}", file=sys.stderr)
 
 

@@ -58,6 +58,9 @@ STRIDE = 8
 # 12 % more pixels at 640×480.
 MARGIN = 16
 DEFAULT_LITE = Path(__file__).resolve().parents[2] / "models" / "lite.safetensors"
+# trained but not adopted (models/MODEL_CARD.md: it does not paint strokes yet): an explicit
+# Real-time choice runs it as a preview when DEFAULT_LITE is missing; `auto` never does
+CANDIDATE_LITE = DEFAULT_LITE.with_name("lite_candidate.safetensors")
 
 
 @dataclass(frozen=True)
@@ -417,6 +420,15 @@ def lite_available(path: str | os.PathLike | None = None) -> bool:
     return (Path(path) if path is not None else DEFAULT_LITE).is_file()
 
 
+def lite_weights(path: str | os.PathLike | None = None) -> Path | None:
+    """The file an explicit lite choice runs: ``path`` if given, else the adopted
+    :data:`DEFAULT_LITE`, else the trained :data:`CANDIDATE_LITE` (a preview); None if missing."""
+    for candidate in ([Path(path)] if path is not None else [DEFAULT_LITE, CANDIDATE_LITE]):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 # --- the per-frame path ------------------------------------------------------------------------
 
 class LiteFrameNet:
@@ -565,4 +577,5 @@ def random_lite(config: LiteConfig = LiteConfig(), seed: int = 0) -> LiteNet:
 
 
 __all__ = ["LiteConfig", "LiteStyle", "LiteNet", "LiteFrameNet", "blend_lite", "layer_macs", "style_tensors",
-           "gmac", "save_lite", "load_lite", "lite_available", "random_lite", "DEFAULT_LITE", "adain_affine"]
+           "gmac", "save_lite", "load_lite", "lite_available", "lite_weights", "random_lite", "DEFAULT_LITE",
+           "CANDIDATE_LITE", "adain_affine"]

@@ -54,7 +54,7 @@ class LiveOptions:
     decoder: str | None = None
     encoder: str | None = None
     model: str = "auto"  # auto | lite | vgg (engine.runtime.stylizer.resolve_model)
-    lite: str | None = None  # lite weights (None: models/lite.safetensors)
+    lite: str | None = None  # lite weights (None: models/lite.safetensors, else the candidate)
     status_every: float = STATUS_EVERY_S
 
 

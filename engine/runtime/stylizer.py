@@ -15,7 +15,9 @@ plain frame (no masks, no colour preservation) goes uint8 in → uint8 out throu
 model), ``"lite"`` (:mod:`engine.nets.lite`, the real-time model for CPUs: its own style
 representation :class:`~engine.nets.lite.LiteStyle` takes the place of :class:`StyleStats`,
 every control works the same) or ``"auto"`` (:func:`resolve_model`: lite on a CPU once trained
-weights ``models/lite.safetensors`` exist, else VGG; ``model_note`` says why).
+weights ``models/lite.safetensors`` exist, else VGG; ``model_note`` says why). Until that file
+ships, an explicit ``"lite"`` runs the trained candidate ``models/lite_candidate.safetensors`` as a
+preview (``lite_preview``; ``model_note`` says what it lacks).
 
 Thread model: one thread (the inference thread) calls the stylizer; other threads may change
 controls at any time. Controls are plain attributes and the style plan is an immutable object
@@ -45,7 +47,8 @@ from engine.nets.decoder import load_decoder
 from engine.nets.encoder import encoder_id, load_encoder
 from engine.nets.fast import FastNet
 from engine.nets.palette import match_palette, match_palette_frame, match_palette_regions, palette_of
-from engine.nets.lite import DEFAULT_LITE, LiteStyle, blend_lite, lite_available, load_lite, style_tensors
+from engine.nets.lite import CANDIDATE_LITE, DEFAULT_LITE, LiteStyle, blend_lite, lite_available, lite_weights, \
+    load_lite, style_tensors
 from engine.nets.lite_runner import LiteRunner
 from engine.errors import InputError
 from engine.media.imageio import load_image_rgb, resize_short_side, writable
@@ -75,6 +78,9 @@ def _holding_device_lock(method):
 
 MODELS = ("auto", "lite", "vgg")
 MODEL_LABELS = {"lite": "Real-time (lite)", "vgg": "Quality (VGG)"}
+PREVIEW_LABEL = "Real-time (lite preview)"
+PREVIEW_NOTE = ("Real-time runs the trained candidate lite model (models/lite_candidate.safetensors), "
+                "a preview: the painting's colours and fine texture, not yet its brush strokes")
 
 
 def resolve_model(model: str, device: torch.device, lite: str | os.PathLike | None = None,
@@ -86,9 +92,12 @@ def resolve_model(model: str, device: torch.device, lite: str | os.PathLike | No
     if model not in MODELS:
         raise InputError(None, f"unknown model {model!r}: use one of {', '.join(MODELS)}")
     path = Path(lite) if lite is not None else DEFAULT_LITE
-    if model == "lite" and not lite_available(path):
-        raise InputError(path, "no trained lite model yet (train one: main.py train --model lite); "
-                               "use --model vgg")
+    if model == "lite":
+        chosen = lite_weights(lite)
+        if chosen is None:
+            raise InputError(path, "no trained lite model yet (train one: main.py train --model lite); "
+                                   "use --model vgg")
+        return model, PREVIEW_NOTE if lite is None and chosen == CANDIDATE_LITE else None
     if model != "auto":
         return model, None
     if device.type != "cpu":
@@ -134,8 +143,9 @@ class Stylizer:
         else:
             custom = decoder is not None or encoder is not None or decoder_state is not None
             self.model, self.model_note = resolve_model(model, self.device, lite, custom)
+        self.lite_preview = self.model_note == PREVIEW_NOTE  # the not-yet-adopted candidate
         if self.model == "lite":
-            net, meta = (lite_net, {}) if lite_net is not None else load_lite(lite)
+            net, meta = (lite_net, {}) if lite_net is not None else load_lite(lite_weights(lite))
             self.lite = LiteRunner(net, self.device, self.dtype, meta, self.memory_format)
             self.encoder = self.decoder = None
             self.decoder_meta = self.lite.meta
@@ -522,7 +532,9 @@ def stylizer_summary(st: Stylizer) -> str:
 
 
 def model_label(st: Stylizer) -> str:
-    """The model a stylizer runs, for people: "Real-time (lite)" or "Quality (VGG)"."""
+    """The model a stylizer runs, for people: "Real-time (lite)" (or its preview) or "Quality (VGG)"."""
+    if getattr(st, "lite_preview", False):
+        return PREVIEW_LABEL
     return MODEL_LABELS[getattr(st, "model", "vgg")]
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from engine.errors import InputError
-from engine.nets.lite import MARGIN, gmac, layer_macs, lite_available, random_lite
+from engine.nets.lite import MARGIN, gmac, layer_macs, lite_weights, random_lite
 
 LITE_MODES = ("lite", "lite-torch", "lite-onnx")
 
@@ -32,13 +32,13 @@ def lite_stylizer(args, device: torch.device, style_rgb: np.ndarray):
     """(``Stylizer`` with the lite model and ``style_rgb`` set, a note on its weights)."""
     from engine.runtime.stylizer import Stylizer
 
-    path = getattr(args, "lite", None)
-    if lite_available(path):
+    path = lite_weights(getattr(args, "lite", None))  # the adopted model, else the trained candidate
+    if path is not None:
         st = Stylizer(device=device, model="lite", lite=path, style_side=args.style_size)
-        note = f"lite weights: {st.decoder_meta.get('steps', '?')} training steps"
+        note = f"lite weights: {path.name}, {st.decoder_meta.get('steps', '?')} training steps"
     else:
         st = Stylizer(device=device, lite_net=random_lite(), style_side=args.style_size)
-        note = "lite weights: random (no trained models/lite.safetensors yet): speed only"
+        note = "lite weights: random (no trained lite model found): speed only"
     st.set_styles([style_rgb])
     st.alpha = args.alpha
     return st, note

@@ -467,7 +467,7 @@ def with_palette(out: torch.Tensor, style: torch.Tensor, alpha: float, on: bool)
 def lite_methods(args, device) -> tuple[list, list]:
     """With ``--model lite`` (or ``auto`` choosing it): the lite network as the one method
     (its whole path: style encoded by its own encoder, then the frame); else ([], [])."""
-    from engine.nets.lite import load_lite
+    from engine.nets.lite import load_lite, lite_weights
     from engine.runtime.stylizer import resolve_model
 
     model, note = resolve_model(getattr(args, "model", "vgg"), device, args.lite)
@@ -475,9 +475,9 @@ def lite_methods(args, device) -> tuple[list, list]:
         print(f"note: {note}", file=sys.stderr)
     if model != "lite":
         return [], []
-    net, meta = load_lite(args.lite)
+    path = lite_weights(args.lite)
+    net, meta = load_lite(path)
     net = net.to(device).eval().requires_grad_(False)
-    path = Path(args.lite) if args.lite else ROOT / "models" / "lite.safetensors"
     label = f"lite: {path.name}"
     info = {"label": label, "path": _rel(path), "sha1": file_sha1(path), "steps": meta.get("steps"),
             "encoder_id": "lite"}

@@ -11,6 +11,7 @@ from PIL import Image
 from PySide6.QtCore import QSettings
 
 from conftest import random_decoder_state, smooth_image
+from engine.nets.lite import DEFAULT_LITE
 from window_kit import WAIT_MS, WindowFactory
 
 
@@ -58,7 +59,7 @@ def test_switching_to_real_time_reloads_and_reencodes(qtbot, make_window, monkey
     from engine.nets.adain import StyleStats
     from engine.nets.lite import LiteStyle
 
-    monkeypatch.setattr("app.model_choice.lite_available", lambda *a: True)
+    monkeypatch.setattr("app.model_choice.lite_weights", lambda *a: DEFAULT_LITE)
     win = make_window()
     combo = win.toolbar.model_combo
     assert [combo.itemText(i) for i in range(combo.count())] == ["Auto", "Real-time", "Quality"]
@@ -80,7 +81,7 @@ def test_switching_to_real_time_reloads_and_reencodes(qtbot, make_window, monkey
 
 
 def test_real_time_needs_trained_weights(qtbot, make_window, monkeypatch):
-    monkeypatch.setattr("app.model_choice.lite_available", lambda *a: False)
+    monkeypatch.setattr("app.model_choice.lite_weights", lambda *a: None)
     win = make_window()
     win.settings.setValue("model", "lite")
     win.close()
@@ -94,10 +95,23 @@ def test_real_time_needs_trained_weights(qtbot, make_window, monkeypatch):
     assert again.models.label.text() == "Quality (VGG)"
 
 
+def test_real_time_previews_the_trained_candidate(qtbot, make_window, monkeypatch):
+    """Only the candidate exists: Real-time can be picked, and says it is a preview."""
+    from engine.nets.lite import CANDIDATE_LITE
+
+    monkeypatch.setattr("app.model_choice.lite_weights", lambda *a: CANDIDATE_LITE)
+    win = make_window()
+    combo = win.toolbar.model_combo
+    item = combo.model().item(combo.findData("lite"))
+    assert item.isEnabled() and "preview" in item.toolTip()
+    combo.setCurrentIndex(combo.findData("lite"))
+    assert win.models.factory_model() == "lite"
+
+
 def test_the_model_option_replaces_the_remembered_choice(qtbot, tmp_path, monkeypatch, stylizers):
     from app.main_window import MainWindow
 
-    monkeypatch.setattr("app.model_choice.lite_available", lambda *a: True)
+    monkeypatch.setattr("app.model_choice.lite_weights", lambda *a: DEFAULT_LITE)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("model", "vgg")
     win = MainWindow(source="pattern:120x90", settings=settings, stylizer_factory=lambda: stylizers["vgg"],

@@ -10,7 +10,7 @@ from PIL import Image
 from conftest import noise_image, smooth_image, stripes_image, styled_net
 from engine.errors import InputError
 from engine.nets.adain import StyleStats
-from engine.nets.lite import LiteStyle, save_lite
+from engine.nets.lite import LiteStyle, random_lite, save_lite
 from engine.runtime.style_cache import StyleCache, encode_style_file
 from engine.runtime.stylizer import Stylizer, model_label, resolve_model
 
@@ -45,6 +45,32 @@ def test_model_choice(tmp_path):
     assert st.model == "lite" and st.encoder is None and model_label(st) == "Real-time (lite)"
     with pytest.raises(InputError, match="unknown model"):
         resolve_model("big", cpu, missing)
+
+
+def test_an_explicit_lite_choice_previews_the_candidate_until_one_is_adopted(tmp_path, monkeypatch):
+    """Without models/lite.safetensors, ``lite`` runs models/lite_candidate.safetensors, named a
+    preview with a note saying what it lacks; ``auto`` still means VGG; an adopted file wins."""
+    import engine.nets.lite as lite_module
+    import engine.runtime.stylizer as stylizer_module
+
+    cpu = torch.device("cpu")
+    adopted, candidate = tmp_path / "lite.safetensors", tmp_path / "lite_candidate.safetensors"
+    for module in (lite_module, stylizer_module):
+        monkeypatch.setattr(module, "DEFAULT_LITE", adopted)
+        monkeypatch.setattr(module, "CANDIDATE_LITE", candidate)
+    with pytest.raises(InputError, match="no trained lite model"):
+        resolve_model("lite", cpu)
+    save_lite(styled_net(), candidate)
+    model, note = resolve_model("lite", cpu)
+    assert model == "lite" and "preview" in note and "lite_candidate.safetensors" in note
+    assert resolve_model("auto", cpu)[0] == "vgg"
+    st = Stylizer(device="cpu", model="lite")
+    assert st.lite_preview and model_label(st) == "Real-time (lite preview)"
+    save_lite(random_lite(), adopted)  # adopting a model: the adopted weights, no preview
+    assert resolve_model("lite", cpu) == ("lite", None) and resolve_model("auto", cpu) == ("lite", None)
+    st = Stylizer(device="cpu", model="lite")
+    assert not st.lite_preview and model_label(st) == "Real-time (lite)"
+    assert st.lite.weights_id != Stylizer(device="cpu", model="lite", lite=candidate).lite.weights_id
 
 
 def test_weights_one_zero_give_the_single_style_exactly(lite, frame):
