@@ -65,7 +65,7 @@ class PreparedFrame:
 
     ``content``: the network input to use, ``[1,3,H,W]`` (denoised when a previous frame
     exists); where each pixel was in the previous frame: ``grid`` ``[1,H,W,2]`` grid_sample
-    coordinates (GPU), or on the CPU ``maps``, OpenCV remap's ``[H,W]`` fp32 x and y pixel
+    coordinates (GPU), or on the CPU ``maps``, OpenCV remap's ``[H,W,2]`` fp32 (x, y) pixel
     coordinates; ``mask``: ``[1,1,H,W]`` reliability in [0,1]; motion and mask are ``None``
     without a previous frame.
     """
@@ -76,7 +76,7 @@ class PreparedFrame:
     mask: torch.Tensor | None
     generation: int
     seconds: float = 0.0  # time prepare() took, for last_stage_ms
-    maps: tuple[np.ndarray, np.ndarray] | None = None
+    maps: np.ndarray | None = None
 
     @property
     def has_motion(self) -> bool:
@@ -266,7 +266,7 @@ class Stabilizer:
             import cv2
 
             flag = cv2.INTER_CUBIC if self.interpolation == "bicubic" else cv2.INTER_LINEAR
-            out = cv2.remap(_hwc(image), *frame.maps, flag, borderMode=cv2.BORDER_REPLICATE)
+            out = cv2.remap(_hwc(image), frame.maps, None, flag, borderMode=cv2.BORDER_REPLICATE)
             return _from_hwc(out)
         return F.grid_sample(image, frame.grid, mode=self.interpolation, padding_mode="border", align_corners=True)
 
@@ -342,28 +342,28 @@ def _blur_planes_cv2(x: torch.Tensor, sigma: float, radius: int) -> torch.Tensor
     return torch.from_numpy(out.reshape(x.shape))
 
 
-def _maps_and_mask(flow: np.ndarray, mask: np.ndarray, size: tuple[int, int]) \
-        -> tuple[tuple[np.ndarray, np.ndarray], torch.Tensor]:
-    """Small flow ``[h,w,2]`` and mask ``[h,w]`` → full-size remap coordinates (x, y ``[H,W]``
-    fp32 pixels) and mask ``[1,1,H,W]``: the CPU twin of :meth:`Stabilizer._grid_and_mask`
+def _maps_and_mask(flow: np.ndarray, mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, torch.Tensor]:
+    """Small flow ``[h,w,2]`` and mask ``[h,w]`` → full-size remap coordinates ``[H,W,2]`` (x, y
+    in fp32 pixels) and mask ``[1,1,H,W]``: the CPU twin of :meth:`Stabilizer._grid_and_mask`
     (the same bilinear up-sampling, half-pixel centres)."""
     import cv2
 
     h, w = size
     fh, fw = flow.shape[:2]
-    small = np.concatenate([flow * np.float32([w / fw, h / fh]), mask[..., None]], axis=2)
+    maps, mask = flow * np.float32([w / fw, h / fh]), mask.astype(np.float32)
     if (fh, fw) != (h, w):
-        small = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    xs, ys = _pixel_coordinates(h, w)
-    maps = (small[..., 0] + xs, small[..., 1] + ys)
-    mask_t = torch.from_numpy(np.clip(small[..., 2], 0, 1))[None, None]
-    return maps, mask_t
+        maps = cv2.resize(maps, (w, h), interpolation=cv2.INTER_LINEAR)
+        mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
+    maps += _pixel_coordinates(h, w)
+    return maps, torch.from_numpy(np.clip(mask, 0, 1))[None, None]
 
 
 @functools.lru_cache(maxsize=4)
-def _pixel_coordinates(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """``[1,W]`` x and ``[H,1]`` y pixel coordinates (fp32), to broadcast."""
-    return np.arange(w, dtype=np.float32)[None], np.arange(h, dtype=np.float32)[:, None]
+def _pixel_coordinates(h: int, w: int) -> np.ndarray:
+    """``[H,W,2]`` fp32 (x, y) coordinates of every pixel (read-only: shared by every frame)."""
+    xy = np.dstack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
+    xy.flags.writeable = False
+    return xy
 
 
 def _hwc(x: torch.Tensor) -> np.ndarray:
