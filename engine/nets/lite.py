@@ -74,7 +74,9 @@ class LiteConfig:
     style_width: int = 128
     hidden: int = 256
     up_blocks: int = 0
-    skip_gains: tuple[float, float] = (1.0, 1.0)  # g₁ (½), g₂ (¼): how much encoder detail the skips carry
+    # g₁ (½), g₂ (¼) scale the skips; any gain above 0 is undone by rescaling the next convs, so
+    # only 0 removes a skip (models/MODEL_CARD.md, session 8)
+    skip_gains: tuple[float, float] = (1.0, 1.0)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

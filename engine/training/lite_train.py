@@ -76,7 +76,8 @@ class LiteTrainConfig(RunConfig):
 
     def skip_gains(self, step: int) -> tuple[float, float]:
         """The skips' gains at ``step``: linear from 1 to :attr:`skip_target` over
-        :attr:`skip_anneal` steps (the network learns to draw what the skips stop carrying)."""
+        :attr:`skip_anneal` steps. Only a target of 0 takes information away: the network
+        undoes any gain above 0 by rescaling the convs after the skip."""
         t = 1.0 if self.skip_anneal <= 0 else min(1.0, step / self.skip_anneal)
         return tuple(1.0 + (float(g) - 1.0) * t for g in self.skip_target)
 
