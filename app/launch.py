@@ -87,6 +87,6 @@ def run_app(source=None, styles=None, device: str = "auto", screenshot: str | No
     signal.signal(signal.SIGINT, lambda *_: window.close())
     keep_python_responsive = QTimer(interval=200, timeout=lambda: None)  # lets Ctrl+C reach Python
     keep_python_responsive.start()
-    from .workers import leave_when_retired
+    from .threads import leave_when_retired
 
     return leave_when_retired(app.exec())

@@ -1,7 +1,7 @@
 """The main window: assembles the live view, toolbar, controls panel and gallery (entry point: :mod:`app.launch`).
 
 The GUI thread only shows and controls. Frames go capture thread → frames slot → inference
-thread → results slot → :class:`~app.view.VideoView` (see :mod:`app.workers`). Every control
+thread → results slot → :class:`~app.view.VideoView` (see :mod:`app.threads`). Every control
 change builds a new :class:`~app.pipeline.Controls` and swaps it into the inference thread, which
 uses it from the next frame on.
 """
@@ -27,7 +27,9 @@ from .saving import Saving, default_output_dir
 from .toolbar import FILE_ITEM, MainToolbar
 from .pipeline import Controls, LatestSlot
 from .view import MODES, VideoView
-from .workers import CaptureThread, InferenceThread, JobThread, StylizerBox, cpu_fallback
+from .capture_worker import CaptureThread
+from .inference_worker import InferenceThread, StylizerBox, cpu_fallback
+from .job_worker import JobThread
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STYLES_DIR = ROOT / "assets" / "styles"
@@ -401,7 +403,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Save settings and stop every thread (a recording in progress is finalised). The capture
-        thread is retired, not waited for (see :mod:`app.workers`)."""
+        thread is retired, not waited for (see :mod:`app.threads`)."""
         if self._closed:
             return
         self._closed = True
@@ -423,7 +425,7 @@ class MainWindow(QMainWindow):
 
 def _default_factory(device: str, model):
     """The Stylizer on ``device`` with the chosen ``model()``; if that fails on a GPU, the
-    inference thread falls back to :func:`~app.workers.cpu_fallback` with a one-line notice."""
+    inference thread falls back to :func:`~app.inference_worker.cpu_fallback` with a one-line notice."""
     def build():
         from engine.runtime.stylizer import Stylizer
 

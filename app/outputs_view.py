@@ -19,7 +19,7 @@ from engine.media.outputs.base import OutputError
 from engine.media.outputs.mjpeg import MjpegServer
 from engine.media.outputs.virtualcam import VirtualCamera
 
-from .workers import POLL_S, StoppableThread
+from .threads import POLL_S, StoppableThread
 
 DEFAULT_PORT = 8765
 PORT_TRIES = 10  # DEFAULT_PORT … DEFAULT_PORT + 9: the first free one

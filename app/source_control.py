@@ -1,8 +1,8 @@
 """The window's video source: which capture thread feeds the frames slot, the camera list, the
 mirror toggle, and the "no source" page. The GUI thread never waits on a camera here:
 
-- :meth:`SourceControl.set_source` starts a new :class:`~app.workers.CaptureThread` and
-  :func:`~app.workers.retire`-s the old one (its stop flag is set; a read or open stuck in the
+- :meth:`SourceControl.set_source` starts a new :class:`~app.capture_worker.CaptureThread` and
+  :func:`~app.threads.retire`-s the old one (its stop flag is set; a read or open stuck in the
   driver for seconds finishes on that thread's own time). A new capture of the same device waits
   for the retired one to let go of it — on its own thread.
 - Cameras are listed with their names on a background thread
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from .workers import CaptureThread, StoppableThread, retire, retiring
+from .capture_worker import CaptureThread
+from .threads import StoppableThread, retire, retiring
 
 
 class CameraLister(StoppableThread):

@@ -275,7 +275,7 @@ def test_a_dropped_video_becomes_the_source(qtbot, make_window, tmp_path):
 def test_lost_camera_is_reconnected(qtbot, tmp_path):
     """A capture that stops delivering (a stream that ends) is reported and reopened."""
     from app.pipeline import LatestSlot
-    from app.workers import CaptureThread
+    from app.capture_worker import CaptureThread
     from engine.media.sources import CameraSource
 
     path = tmp_path / "stream.mp4"

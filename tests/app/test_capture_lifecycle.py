@@ -59,7 +59,7 @@ class FlatFile(FakeCamera):
 @pytest.fixture
 def window(qtbot, tmp_path):
     from app.main_window import MainWindow
-    from app.workers import wait_retired
+    from app.threads import wait_retired
 
     made = []
 
@@ -102,7 +102,7 @@ def test_a_cleared_slot_never_hands_out_none():
 
 def test_the_inference_thread_survives_a_frame_that_raises(qtbot):
     from app.pipeline import Frame, LatestSlot
-    from app.workers import InferenceThread, StylizerBox
+    from app.inference_worker import InferenceThread, StylizerBox
 
     frames, results = LatestSlot(), LatestSlot()
 
@@ -126,7 +126,7 @@ def test_the_inference_thread_survives_a_frame_that_raises(qtbot):
 
 def test_switching_away_from_a_stuck_camera_never_waits_for_it(qtbot, window):
     """The camera's read blocks 2.5 s (a stalled V4L2 read blocks up to 10 s, an MSMF open 4–20 s)."""
-    from app.workers import retiring, wait_retired
+    from app.threads import retiring, wait_retired
 
     started, log = threading.Event(), []
 
@@ -169,7 +169,8 @@ def test_a_running_capture_thread_is_never_destroyed():
 import gc, sys, time
 from PySide6.QtCore import QCoreApplication
 from app.pipeline import LatestSlot
-from app.workers import CaptureThread, leave_when_retired, retire
+from app.capture_worker import CaptureThread
+from app.threads import leave_when_retired, retire
 
 app = QCoreApplication([])
 thread = CaptureThread("0", LatestSlot(), opener=lambda spec: time.sleep(5))
@@ -189,10 +190,10 @@ sys.exit(leave_when_retired(0, timeout_s=0.3))
 
 
 def test_the_macos_permission_prompt_is_waited_for(qtbot, monkeypatch):
-    import app.workers as workers
+    import app.capture_worker as capture_worker
     from app.pipeline import LatestSlot
 
-    monkeypatch.setattr(workers, "RECONNECT_EVERY_S", 0.05)
+    monkeypatch.setattr(capture_worker, "RECONNECT_EVERY_S", 0.05)
     attempts = []
 
     def opener(spec):
@@ -200,7 +201,7 @@ def test_the_macos_permission_prompt_is_waited_for(qtbot, monkeypatch):
         if len(attempts) < 4:  # the user has not answered the prompt yet
             raise CameraUnavailable("camera 0", "camera access not allowed: … Privacy & Security …", waiting=True)
         return FakeCamera()
-    thread = workers.CaptureThread("0", LatestSlot(), opener=opener)
+    thread = capture_worker.CaptureThread("0", LatestSlot(), opener=opener)
     failed, opened = [], []
     thread.failed.connect(failed.append)
     thread.opened.connect(lambda *a: opened.append(a))
@@ -216,7 +217,7 @@ def test_the_macos_permission_prompt_is_waited_for(qtbot, monkeypatch):
 
 def test_mirror_flips_selfie_cameras_on_the_capture_thread(qtbot):
     from app.pipeline import LatestSlot
-    from app.workers import CaptureThread
+    from app.capture_worker import CaptureThread
 
     for source, mirror, bright_left in ((FakeCamera, True, False), (FakeCamera, False, True),
                                         (FlatFile, True, True)):
@@ -287,7 +288,7 @@ class BrokenGpuStylizer:
 @pytest.mark.parametrize("when", ["first frame", "start"])
 def test_a_failing_gpu_falls_back_to_the_cpu_with_one_line(qtbot, when):
     from app.pipeline import Controls, Frame, LatestSlot
-    from app.workers import InferenceThread, StylizerBox
+    from app.inference_worker import InferenceThread, StylizerBox
     from engine.nets.adain import StyleStats
     from engine.runtime.stylizer import Stylizer
 
@@ -344,7 +345,7 @@ def test_falling_back_to_the_cpu_undoes_the_gpu_resolution(qtbot, window):
 def test_the_cpu_fallback_exists_only_where_a_gpu_was_meant(monkeypatch):
     """Under ``auto`` on a machine without CUDA a model failure is not a GPU failure: no "GPU
     unavailable" notice, no second CPU attempt."""
-    from app.workers import cpu_fallback
+    from app.inference_worker import cpu_fallback
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert cpu_fallback("cpu") is None and cpu_fallback("auto") is None and callable(cpu_fallback("cuda"))

@@ -35,7 +35,8 @@ def result_for(source: np.ndarray, styled: bool = True, **controls):
 
 
 def jobs_with(stylizer):
-    from app.workers import JobThread, StylizerBox
+    from app.inference_worker import StylizerBox
+    from app.job_worker import JobThread
 
     box = StylizerBox()
     box.set(stylizer)
@@ -58,7 +59,7 @@ def source():
                                                      (0.0, True, True), (1.0, False, False)])
 def test_still_is_the_engine_picture_at_the_controls(st, source, alpha, preserve, palette):
     from app.pipeline import Controls
-    from app.workers import stylize_still
+    from app.job_worker import stylize_still
 
     out = stylize_still(st, source, Controls(alpha=alpha, preserve_color=preserve, palette=palette))
     want = st(source, alpha=alpha, preserve_color=preserve, palette=palette)
@@ -72,7 +73,7 @@ def test_still_is_the_engine_picture_at_the_controls(st, source, alpha, preserve
 
 def test_the_controls_change_the_still(st, source):
     from app.pipeline import Controls
-    from app.workers import stylize_still
+    from app.job_worker import stylize_still
 
     pics = [stylize_still(st, source, Controls(alpha=a, preserve_color=p))
             for a, p in ((1.0, False), (0.5, False), (1.0, True))]
@@ -100,9 +101,9 @@ def test_unstyled_result_saves_the_source(st, source, tmp_path):
 
 
 def test_large_source_is_stylized_smaller_and_upscaled(st, source, tmp_path, monkeypatch):
-    import app.workers as workers
+    import app.job_worker as job_worker
 
-    monkeypatch.setattr(workers, "SNAPSHOT_MAX_SHORT_SIDE", 32)
+    monkeypatch.setattr(job_worker, "SNAPSHOT_MAX_SHORT_SIDE", 32)
     job, done = jobs_with(st)
     job._snapshot(result_for(source), str(tmp_path / "big.png"))
     saved = cv2.imread(str(tmp_path / "big.png"))
@@ -113,19 +114,19 @@ def test_large_source_is_stylized_smaller_and_upscaled(st, source, tmp_path, mon
 
 
 def test_out_of_memory_falls_back_to_the_live_picture(st, source, tmp_path, monkeypatch):
-    import app.workers as workers
+    import app.job_worker as job_worker
 
     def oom(*a, **kw):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(workers, "stylize_still", oom)
+    monkeypatch.setattr(job_worker, "stylize_still", oom)
     job, done = jobs_with(st)
     r = result_for(source)
     job._snapshot(r, str(tmp_path / "oom.png"))
     saved = cv2.imread(str(tmp_path / "oom.png"))
     assert mad(saved, cv2.resize(r.stylized, (64, 48), interpolation=cv2.INTER_CUBIC)) < 1
     assert "upscaled from the live view (out of memory at full size)" in done[0][1]
-    monkeypatch.setattr(workers, "stylize_still", lambda *a, **kw: (_ for _ in ()).throw(ValueError("bug")))
+    monkeypatch.setattr(job_worker, "stylize_still", lambda *a, **kw: (_ for _ in ()).throw(ValueError("bug")))
     with pytest.raises(ValueError):  # other errors are not hidden (the thread reports them)
         job._snapshot(r, str(tmp_path / "bug.png"))
 
@@ -141,7 +142,7 @@ def test_unwritable_snapshot_path_is_an_input_error(st, source, tmp_path):
 
 def test_a_snapshot_leaves_the_live_stabilizer_alone(st, source):
     from app.pipeline import Controls
-    from app.workers import stylize_still
+    from app.job_worker import stylize_still
 
     from engine.tools.synthetic import pattern_image, synthetic_clip
 

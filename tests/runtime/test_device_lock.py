@@ -49,7 +49,7 @@ def locked_stylizer():
 
 def test_frames_styles_and_snapshots_hold_the_device_lock(locked_stylizer, tmp_path):
     from app.pipeline import Controls
-    from app.workers import stylize_still
+    from app.job_worker import stylize_still
     from engine.runtime.style_cache import StyleCache, encode_style_file
 
     st = locked_stylizer
@@ -79,7 +79,7 @@ def test_uploads_and_downloads_around_the_network_hold_the_lock_too(locked_styli
     import torch
 
     from app.pipeline import Controls
-    from app.workers import stylize_still
+    from app.job_worker import stylize_still
     from engine.runtime.style_cache import StyleCache, encode_style_file
 
     st = locked_stylizer
