@@ -1,5 +1,6 @@
 """The inference thread: :class:`InferenceThread` owns the
-:class:`~engine.runtime.stylizer.Stylizer` and the recorder; it takes the newest frame and the
+:class:`~engine.runtime.stylizer.Stylizer` (and the handle on the recording thread,
+:mod:`app.recording_worker`); it takes the newest frame and the
 current :class:`~app.pipeline.Controls`, stylizes, and puts a :class:`~app.pipeline.Result` into
 the results slot. :class:`StylizerBox` shares the stylizer it built with the jobs thread.
 """
@@ -13,10 +14,9 @@ import traceback
 import numpy as np
 from PySide6.QtCore import Signal
 
-from engine.errors import InputError
-
 from .pipeline import Controls, Frame, LatestSlot, Result, is_out_of_memory, lower_resolution, \
     processing_size
+from .recording_worker import Recordings
 from .threads import POLL_S, StoppableThread
 
 
@@ -33,12 +33,11 @@ class StylizerBox:
         self.ready.set()
 
 
-
 class InferenceThread(StoppableThread):
     """Stylizes the newest frame with the current controls; publishes the newest result.
 
     ``controls`` is replaced (never mutated) by the GUI; ``request_recording`` /
-    ``stop_recording`` are picked up at the next frame.
+    ``stop_recording`` start and stop the recording thread at once; it ends with this thread.
     """
 
     result_ready = Signal()  # coalesced: at most one pending notification
@@ -60,8 +59,7 @@ class InferenceThread(StoppableThread):
         self.done_times: collections.deque = collections.deque(maxlen=2000)  # t_done of recent results
         self._notify_pending = threading.Event()
         self._applied: tuple | None = None
-        self._record_request: tuple | None = None  # ("start", path, fps) | ("stop",)
-        self._recorder = None
+        self.recordings = Recordings(results, self.recording_started, self.recording_finished)
         self._last_error = ""
         self._reset_requested = threading.Event()
         self._reload_requested = threading.Event()
@@ -75,11 +73,12 @@ class InferenceThread(StoppableThread):
         """The GUI consumed the notification: the next result may notify again."""
         self._notify_pending.clear()
 
-    def request_recording(self, path: str, fps: float) -> None:
-        self._record_request = ("start", path, fps)
+    def request_recording(self, path: str, fps: float, size: tuple[int, int] | None = None) -> None:
+        """Record the results into ``path`` at ``fps`` and ``size`` (w, h; None: the frames' own)."""
+        self.recordings.start(path, fps, size)
 
     def stop_recording(self) -> None:
-        self._record_request = ("stop",)
+        self.recordings.stop()
 
     def request_reload(self) -> None:
         """Build the stylizer again (another model was chosen) before the next frame."""
@@ -91,7 +90,7 @@ class InferenceThread(StoppableThread):
 
     @property
     def recording(self) -> bool:
-        return self._recorder is not None
+        return self.recordings.recording
 
     # thread side ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -100,7 +99,6 @@ class InferenceThread(StoppableThread):
         try:
             while not self.stopping:
                 item = self.frames.wait_newer(seq, POLL_S)
-                self._service_recording()
                 if self._reload_requested.is_set():
                     self._reload_requested.clear()
                     self.stylizer = self._build_stylizer()
@@ -116,12 +114,11 @@ class InferenceThread(StoppableThread):
                 self.results.put(result)
                 self.frames_done += 1
                 self.done_times.append(result.t_done)
-                self._record(result)
                 if not self._notify_pending.is_set():
                     self._notify_pending.set()
                     self.result_ready.emit()
         finally:
-            self._finish_recording()
+            self.recordings.close()  # the last frame is in: finalise a recording in progress
             self.person.close()
 
     def _build_stylizer(self):
@@ -247,46 +244,6 @@ class InferenceThread(StoppableThread):
         if text != self._last_error:
             self._last_error = text
             self.message.emit(text)
-
-    # recording -------------------------------------------------------------------------------
-    def _service_recording(self) -> None:
-        request, self._record_request = self._record_request, None
-        if request is None:
-            return
-        if request[0] == "stop":
-            self._finish_recording()
-            return
-        self._finish_recording()
-        from .recorder import Recorder
-
-        try:
-            self._recorder = Recorder(request[1], request[2])
-        except (InputError, OSError) as exc:
-            self.recording_finished.emit("", 0, str(exc))
-            return
-        self.recording_started.emit(request[1])
-
-    def _record(self, result: Result) -> None:
-        if self._recorder is None:
-            return
-        try:
-            self._recorder.write(result.stylized, result.t_done)
-        except (InputError, OSError) as exc:
-            self._recorder.abort()
-            self._recorder = None
-            self.recording_finished.emit("", 0, str(exc))
-
-    def _finish_recording(self) -> None:
-        rec, self._recorder = self._recorder, None
-        if rec is None:
-            return
-        try:
-            path = rec.finish()
-            self.recording_finished.emit(str(path) if path else "", rec.frames_written,
-                                         "" if path else "nothing was recorded")
-        except OSError as exc:
-            rec.abort()
-            self.recording_finished.emit("", 0, f"{rec.path}: cannot save ({exc})")
 
 
 def cpu_fallback(device: str, model=lambda: "vgg"):

@@ -1,8 +1,9 @@
 """MP4 recording of the stylized stream (no Qt).
 
-Frames arrive at whatever rate the stylizer manages; the file has a fixed frame rate, so each
-frame is written as many times as needed to keep the video in step with the wall clock (a
-frame that arrives early is skipped). The file is written under a hidden temporary name and
+Frames arrive at whatever rate the stylizer manages; the file has a fixed frame rate (the app
+passes the source's), so each frame is written as many times as needed to keep the video in step
+with the wall clock (a frame that arrives early is skipped). The file's size is fixed too (the app
+passes the size the view shows): each frame is scaled to it. The file is written under a hidden temporary name and
 renamed into place by :meth:`Recorder.finish`: a recording is either complete and playable or
 absent, never half-written under its final name.
 """
@@ -20,14 +21,14 @@ FOURCC = "mp4v"
 
 
 class Recorder:
-    """``write(frame_bgr, t)`` frames of any size (resized to the first frame's size, made even);
-    ``finish()`` → final path (None when nothing was written)."""
+    """``write(frame_bgr, t)`` frames of any size (resized to ``size``, or else to the first
+    frame's size; made even); ``finish()`` → final path (None when nothing was written)."""
 
-    def __init__(self, path: str | os.PathLike, fps: float):
+    def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int] | None = None):
         self.path = Path(path)
         self.fps = float(min(max(fps, 1.0), 60.0))
         self.tmp_path = self.path.with_name(f".{self.path.stem}.recording{self.path.suffix or '.mp4'}")
-        self.size: tuple[int, int] | None = None
+        self.size: tuple[int, int] | None = even_size(*size) if size else None
         self.frames_written = 0
         self._writer = None
         self._t0: float | None = None
@@ -49,7 +50,8 @@ class Recorder:
             self._t0 += (copies - limit) / self.fps
             copies = limit
         if (frame.shape[1], frame.shape[0]) != self.size:
-            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+            shrink = self.size[0] < frame.shape[1]
+            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
         frame = np.ascontiguousarray(frame)
         for _ in range(copies):
             self._writer.write(frame)
@@ -59,8 +61,8 @@ class Recorder:
     def _open(self, frame: np.ndarray) -> None:
         import cv2
 
-        h, w = frame.shape[:2]
-        self.size = (max(2, w - w % 2), max(2, h - h % 2))  # codecs want even sizes
+        if self.size is None:
+            self.size = even_size(frame.shape[1], frame.shape[0])
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -99,3 +101,8 @@ class Recorder:
             self.tmp_path.unlink()
         except OSError:  # never there, or its folder is not one: nothing to clean up
             pass
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """``(width, height)`` rounded down to even numbers, at least 2 (codecs want even sizes)."""
+    return max(2, int(width) - int(width) % 2), max(2, int(height) - int(height) % 2)

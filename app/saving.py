@@ -1,7 +1,9 @@
 """Snapshots and recordings: where they go, their file names, and the record button's state.
 
 The GUI thread only queues work: snapshots are written by the jobs thread, recordings by the
-inference thread (``app.recorder``), both atomically.
+recording thread (``app.recording_worker``), both atomically. A recording holds what the view
+shows: at the size the frame is drawn (never above the source's own size) and at the source's
+frame rate; the record button's tooltip and the REC label say which.
 """
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import QFileDialog
+
+DEFAULT_FPS = 30.0  # for a source that does not say its frame rate
+RECORD_TIP = "Record what the view shows to MP4 (R)"
 
 
 def default_output_dir() -> Path:
@@ -26,7 +31,9 @@ class Saving:
         self.output_dir = Path(output_dir)
         self.last_recording: tuple[str, int, str] | None = None
         self._record_started = 0.0
-        self._recording = False  # asked for and not stopped: the inference thread may not know yet
+        self._recording = False  # asked for and not stopped: the recording thread may not know yet
+        self._format = ""  # "640×480, 30 fps" of the recording in progress
+        window.view.resized.connect(self.show_recording_format)
 
     def snapshot(self) -> str | None:
         w = self.window
@@ -47,22 +54,41 @@ class Saving:
             w.record_button.setChecked(False)
             return None
         path = unique_path(self.output_dir, "recording", ".mp4")
-        fps = min(max(round(w.fps) if w.fps else 15, 5), 30)
+        size, fps = self.recording_format()
+        self._format = format_text(size, fps)
         self._recording = True
-        w.inference.request_recording(str(path), fps)
+        w.inference.request_recording(str(path), fps, size)
         w.record_button.setChecked(True)
         return str(path)
 
+    def recording_format(self) -> tuple[tuple[int, int] | None, float]:
+        """The size (w, h; None: the frames' own, no source open yet) and frame rate a recording
+        started now gets: the size the view draws the source at, at most the source's size (an
+        upscale adds no detail), and the source's frame rate (1–60)."""
+        sources = getattr(self.window, "sources", None)
+        source_size = getattr(sources, "size", None)
+        fps = float(getattr(sources, "fps", 0.0) or 0.0)
+        fps = min(fps, 60.0) if fps >= 1.0 else DEFAULT_FPS
+        if source_size is None:
+            return None, fps
+        shown = self.window.view.shown_size(source_size)
+        return (shown if shown[0] < source_size[0] else tuple(source_size)), fps
+
+    def show_recording_format(self) -> None:
+        """Say on the record button at what size and rate a recording would be made now."""
+        size, fps = self.recording_format()
+        self.window.record_button.setToolTip(f"{RECORD_TIP}: {format_text(size, fps)}")
+
     def recording_label(self) -> str:
         secs = int(time.monotonic() - self._record_started)
-        return f"● REC {secs // 60:02d}:{secs % 60:02d}"
+        return f"● REC {secs // 60:02d}:{secs % 60:02d} · {self._format}"
 
     def on_recording_started(self, path: str) -> None:
         w = self.window
         self._record_started = time.monotonic()
-        w.record_label.setText("● REC 00:00")
+        w.record_label.setText(f"● REC 00:00 · {self._format}")
         w.record_button.setChecked(True)
-        w.show_message(f"recording to {path}")
+        w.show_message(f"recording to {path} ({self._format})")
 
     def on_recording_finished(self, path: str, frames: int, error: str) -> None:
         w = self.window
@@ -79,6 +105,14 @@ class Saving:
             self.output_dir = Path(folder)
             w.settings.setValue("output_dir", folder)
             w.show_message(f"saving to {folder}")
+
+
+def format_text(size: tuple[int, int] | None, fps: float) -> str:
+    """"640×480, 30 fps" (sizes made even, as the file will be)."""
+    from .recorder import even_size
+
+    rate = f"{fps:.0f}" if abs(fps - round(fps)) < 0.01 else f"{fps:.2f}"
+    return f"{'×'.join(map(str, even_size(*size))) if size else 'the frames’ size'}, {rate} fps"
 
 
 def unique_path(folder: Path, prefix: str, suffix: str) -> Path:

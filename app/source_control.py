@@ -48,6 +48,8 @@ class SourceControl(QObject):
         self.capture: CaptureThread | None = None
         self.cameras: list = []
         self.last_camera = "0"  # what "Try camera … again" retries
+        self.size: tuple[int, int] | None = None  # the open source's frame size (w, h) …
+        self.fps = 0.0  # … and frame rate; None / 0 until it has opened
         self.mirror = _bool(window.settings.value("mirror", True))
         window.toolbar.mirror_button.setChecked(self.mirror)
         window.toolbar.mirror_button.toggled.connect(self.set_mirror)
@@ -60,6 +62,7 @@ class SourceControl(QObject):
         """Switch to another source (camera index, 'pattern', file path); returns at once."""
         spec = str(spec)
         self.stop()
+        self.size, self.fps = None, 0.0
         w = self.window
         w.frames.clear()
         w.inference.reset_temporal_state()
@@ -105,6 +108,8 @@ class SourceControl(QObject):
         win = self.window
         details = getattr(self.capture.source, "details", "") if self.capture is not None else ""
         win.source_info = f"{description} {w}×{h}"
+        self.size, self.fps = (w, h), fps
+        win.saving.show_recording_format()
         win.source_label.setText(win.source_info)
         win.outputs.set_fps(fps)  # the virtual camera runs at the source's rate
         self._tell_outputs()

@@ -7,7 +7,7 @@ a split with a draggable divider (original left, stylized right).
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -23,7 +23,10 @@ def bgr_qimage(arr: np.ndarray) -> QImage:
 
 
 class VideoView(QWidget):
-    """Shows results; ``set_result`` is cheap (no pixel copies), painting scales on the fly."""
+    """Shows results; ``set_result`` is cheap (no pixel copies), painting scales on the fly.
+    ``resized`` tells the recording controls that the size a frame is shown at changed."""
+
+    resized = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -66,6 +69,17 @@ class VideoView(QWidget):
         scale = min(self.width() / img.width(), self.height() / img.height())
         w, h = img.width() * scale, img.height() * scale
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def shown_size(self, frame_size: tuple[int, int]) -> tuple[int, int]:
+        """The size, in screen pixels, at which a ``frame_size`` (w, h) frame is drawn (fitted, the
+        aspect kept)."""
+        ratio = self.devicePixelRatioF()
+        scale = min(self.width() * ratio / frame_size[0], self.height() * ratio / frame_size[1])
+        return max(1, round(frame_size[0] * scale)), max(1, round(frame_size[1] * scale))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
     # painting ----------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:

@@ -223,7 +223,7 @@ def test_recording_writes_a_playable_mp4(qtbot, make_window, tmp_path):
     qtbot.waitUntil(lambda: win.last_recording is not None, timeout=WAIT_MS)
     saved, frames, error = win.last_recording
     assert saved == path and error == "" and frames >= 2  # frames are written in step with the clock
-    assert count_frames(path) == (frames, (84, 64))  # processing size, made even
+    assert count_frames(path) == (frames, (120, 90))  # the view shows it larger: the source's size
     assert not win.record_button.isChecked()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [Path(path).name]
 
@@ -243,7 +243,7 @@ def test_closing_while_recording_leaves_a_playable_file_and_no_threads(qtbot, ma
     assert all(t.isFinished() and not t.isRunning() for t in win.stopped_threads)
     assert capture.source.closed
     frames, size = count_frames(path)
-    assert frames >= 2 and size == (84, 64)
+    assert frames >= 2 and size == (120, 90)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [Path(path).name]
 
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, smooth_image
-from window_kit import RES, WAIT_MS, WindowFactory, mad, read_video, wait_ready, wait_result
+from window_kit import WAIT_MS, WindowFactory, mad, read_video, wait_ready, wait_result
 
 DECODER = ROOT / "models" / "decoder.safetensors"
 pytestmark = pytest.mark.skipif(not DECODER.is_file(), reason="models/decoder.safetensors missing")
@@ -95,9 +95,9 @@ def test_snapshot_and_recording_hold_the_stylized_picture(qtbot, windows, traine
     win.toggle_recording()
     qtbot.waitUntil(lambda: win.last_recording is not None, timeout=WAIT_MS)
     frames = read_video(video)
-    assert len(frames) >= 2 and frames.shape[1:] == (RES, 84, 3)
-    stylized = cv2.resize(r.stylized, (84, RES), interpolation=cv2.INTER_AREA)
-    original = cv2.resize(r.original, (84, RES), interpolation=cv2.INTER_AREA)
+    assert len(frames) >= 2 and frames.shape[1:] == (90, 120, 3)  # shown larger: the source's size
+    stylized = cv2.resize(r.stylized, (120, 90), interpolation=cv2.INTER_LINEAR)
+    original = cv2.resize(r.original, (120, 90), interpolation=cv2.INTER_LINEAR)
     for frame in frames:  # a still source: every recorded frame is the same stylized picture
         assert mad(frame, stylized) < 0.35 * mad(frame, original), (mad(frame, stylized), mad(frame, original))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([Path_name(path), Path_name(video)])

@@ -149,3 +149,13 @@ def test_smaller_frames_are_area_averaged_not_aliased(tmp_path):
     rec.finish()
     second = frames_of(tmp_path / "clip.mp4")[1].astype(np.float64)
     assert second.mean() == pytest.approx(85, abs=8) and second.std() < 12
+
+
+def test_a_given_size_is_the_files_size_whatever_the_frames_size(tmp_path):
+    rec = Recorder(tmp_path / "clip.mp4", fps=10, size=(101, 75))  # made even: 100×74
+    rec.write(np.full((32, 48, 3), 200, np.uint8), 0.0)  # smaller frames are scaled up …
+    rec.write(np.full((300, 400, 3), 60, np.uint8), 0.1)  # … larger ones down
+    assert rec.size == (100, 74) and rec.finish() == tmp_path / "clip.mp4"
+    frames = frames_of(tmp_path / "clip.mp4")
+    assert [f.shape for f in frames] == [(74, 100, 3)] * 2
+    assert [float(f.mean()) for f in frames] == [pytest.approx(200, abs=6), pytest.approx(60, abs=6)]
