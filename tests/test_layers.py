@@ -10,7 +10,7 @@ from conftest import ROOT
 ENGINE = ROOT / "engine"
 # lowest first; a module may import from its own layer or lower ones
 LAYERS = [("engine.errors", "engine.files", "engine.slots"), ("engine.nets", "engine.media"), ("engine.runtime",),
-          ("engine.training", "engine.tools"), ("engine.cli",)]
+          ("engine.training", "engine.tools", "engine.learn"), ("engine.cli",)]
 RUNTIME_PACKAGES = ("engine.nets", "engine.media", "engine.runtime")
 
 

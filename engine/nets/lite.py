@@ -14,7 +14,9 @@ of 8)::
     ⅛   b  = e3;  b += FiLM(conv(relu(FiLM(conv(b)))))           × blocks (most of the compute)
     ¼   u2 = relu(pw(dw(up2(pw(b)) + g₂·e2)))                    skip from ¼ (gain g₂)
     ¼   u2 += conv(relu(conv(u2)))                                × up_blocks (LiteConfig)
+    ¼   u2 = AdaIN₄(u2)                                         only with ``up_norms``
     ½   u1 = relu(pw(dw(up2(pw(u2)) + g₁·e1)))                   skip from ½ (gain g₁)
+    ½   u1 = AdaIN₅(u1)                                         only with ``up_norms``
     1   y  = depth_to_space(conv3×3(u1) → 12 channels)           ICNR-initialised head
 
 ``AdaIN_l`` gives level ``l`` the style's per-channel mean/std *in the student's own encoder*
@@ -34,7 +36,7 @@ maps mixed by the masks. Colour preservation is applied to the output by the cal
 :class:`engine.nets.fast.FastNet`): ``/255`` and the BGR flip folded into the stem (exact: zero
 padding commutes with scaling), FiLM folded into the block convs once per (style, α), the head
 rewritten to emit ``255·BGR + 0.5`` in the output's memory order, channels_last.
-:func:`layer_macs` counts multiply-accumulates per layer (the MODEL_CARD table).
+:func:`engine.nets.lite_macs.layer_macs` counts multiply-accumulates per layer (the MODEL_CARD table).
 """
 from __future__ import annotations
 
@@ -77,6 +79,18 @@ class LiteConfig:
     # g₁ (½), g₂ (¼) scale the skips; any gain above 0 is undone by rescaling the next convs, so
     # only 0 removes a skip (models/MODEL_CARD.md, session 8)
     skip_gains: tuple[float, float] = (1.0, 1.0)
+    # normalise-then-modulate (AdaIN levels 3 and 4) after the up-path at ¼ and at ½: a network
+    # learned for one style (engine.learn) lifts faint variations (a flat sky) to stroke amplitude
+    # there; their statistics are part of that style's LiteStyle (5 levels instead of 3)
+    up_norms: bool = False
+
+    def levels(self) -> int:
+        """AdaIN levels of this architecture: ½, ¼, ⅛ (+ ¼ and ½ in the up-path with ``up_norms``)."""
+        return 5 if self.up_norms else 3
+
+    def level_widths(self) -> tuple[int, ...]:
+        c1, c2, c3 = self.widths
+        return (c1, c2, c3, c2, c1)[:self.levels()]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -306,8 +320,12 @@ class LiteNet(nn.Module):
         u = F.relu(self.up2_pw(self.up2_dw(u)))
         for i in range(0, len(self.up_blocks), 2):
             u = u + self.up_blocks[i + 1](F.relu(self.up_blocks[i](u)))
+        if self.config.up_norms:
+            u = mod.adain(3, u)
         u = _up2(self.up1(u)) + g1 * e1
         u = F.relu(self.up1_pw(self.up1_dw(u)))
+        if self.config.up_norms:
+            u = mod.adain(4, u)
         return F.pixel_shuffle(self.head(u), 2)
 
     def forward(self, x: torch.Tensor, style: LiteStyle | list[LiteStyle], alpha=1.0,
@@ -355,43 +373,6 @@ def _mean_std(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _up2(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-
-
-# --- counting ------------------------------------------------------------------------------
-
-def layer_macs(config: LiteConfig = LiteConfig(), height: int = 480, width: int = 640) -> list[tuple[str, str, int]]:
-    """Per-frame multiply-accumulates of each layer at ``height × width``:
-    ``[(layer, output shape, MACs)]`` (convs only; AdaIN, FiLM and up-sampling are per-element)."""
-    net = LiteNet(config)
-    sizes = {"stem": 2, "down2": 4, "down3": 8, "block": 8, "up2": 8, "up2_": 4, "up1": 4, "up1_": 2, "head": 2}
-    rows = []
-
-    def add(name: str, conv: nn.Conv2d, scale: int):
-        h, w = height // scale, width // scale
-        k = conv.weight[0].numel()  # C_in/groups · kh · kw
-        rows.append((name, f"{conv.out_channels}×{h}×{w}", conv.out_channels * h * w * k))
-
-    add("stem 3×3/2", net.stem, sizes["stem"])
-    add("down2 dw 3×3/2", net.down2_dw, sizes["down2"])
-    add("down2 pw 1×1", net.down2_pw, sizes["down2"])
-    add("down3 dw 3×3/2", net.down3_dw, sizes["down3"])
-    add("down3 pw 1×1", net.down3_pw, sizes["down3"])
-    for i, conv in enumerate(net.blocks):
-        add(f"block{i // 2 + 1}.conv{i % 2 + 1} 3×3", conv, sizes["block"])
-    add("up2 pw 1×1 (at ⅛)", net.up2, sizes["up2"])
-    add("up2 dw 3×3", net.up2_dw, sizes["up2_"])
-    add("up2 pw 1×1", net.up2_pw, sizes["up2_"])
-    for i, conv in enumerate(net.up_blocks):
-        add(f"up-block{i // 2 + 1}.conv{i % 2 + 1} 3×3", conv, sizes["up2_"])
-    add("up1 pw 1×1 (at ¼)", net.up1, sizes["up1"])
-    add("up1 dw 3×3", net.up1_dw, sizes["up1_"])
-    add("up1 pw 1×1", net.up1_pw, sizes["up1_"])
-    add("head 3×3 → 12, depth-to-space", net.head, sizes["head"])
-    return rows
-
-
-def gmac(config: LiteConfig = LiteConfig(), height: int = 480, width: int = 640) -> float:
-    return sum(r[2] for r in layer_macs(config, height, width)) / 1e9
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -448,6 +429,8 @@ class LiteFrameNet:
                                    "up1", "up1_dw", "up1_pw")}
         self.block_params = [(sd[f"blocks.{i}.weight"], sd[f"blocks.{i}.bias"]) for i in range(len(net.blocks))]
         self.skip_gains = tuple(float(g) for g in net.config.skip_gains)
+        self.up_norms = bool(net.config.up_norms)
+        self.level_widths = net.config.level_widths()
         self.up_block_params = [(put(sd[f"up_blocks.{i}.weight"]), put(sd[f"up_blocks.{i}.bias"]))
                                 for i in range(len(net.up_blocks))]
         # pixel_shuffle reads channel c·4 + 2i + j; the frame wants (i, j, BGR channel) order
@@ -498,8 +481,12 @@ class LiteFrameNet:
         ub = self.up_block_params
         for i in range(0, len(ub), 2):
             u = u + self._conv(self._conv(u, ub[i], relu=True), ub[i + 1])
+        if self.up_norms:
+            u = adain(3, u)
         u = _skip(_up2(self._conv(u, c["up1"], 1, 0)), e1, self.skip_gains[0])
         u = self._conv(self._conv(u, c["up1_dw"]), c["up1_pw"], 1, 0, relu=True)
+        if self.up_norms:
+            u = adain(4, u)
         return self._conv(u, self.head)
 
     def run(self, frame: torch.Tensor, style: LiteStyle, alpha: float, folded) -> torch.Tensor:
@@ -578,6 +565,6 @@ def random_lite(config: LiteConfig = LiteConfig(), seed: int = 0) -> LiteNet:
         return LiteNet(config)
 
 
-__all__ = ["LiteConfig", "LiteStyle", "LiteNet", "LiteFrameNet", "blend_lite", "layer_macs", "style_tensors",
-           "gmac", "save_lite", "load_lite", "lite_available", "lite_weights", "random_lite", "DEFAULT_LITE",
+__all__ = ["LiteConfig", "LiteStyle", "LiteNet", "LiteFrameNet", "blend_lite", "style_tensors",
+           "save_lite", "load_lite", "lite_available", "lite_weights", "random_lite", "DEFAULT_LITE",
            "CANDIDATE_LITE", "adain_affine"]

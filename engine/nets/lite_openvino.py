@@ -11,7 +11,8 @@ a new style, blend or α is only new input values: nothing is built again (slide
 once). FiLM is applied after the block convs instead of folded into them (per-channel work at ⅛
 resolution). It is exported to ONNX once, with free height and width; each frame size gets its
 own static copy compiled on a helper thread (~0.2 s), torch serving the frames meanwhile, so a
-new resolution never stalls the video. Padding (the reflected margin, then to the stride) and
+new resolution never stalls the video. The helper thread is never a daemon (see
+:meth:`OpenVinoLiteFrame.close`). Padding (the reflected margin, then to the stride) and
 depth-to-space + crop are numpy/OpenCV work around the graph, exactly as the torch path pads.
 
 Graph inputs: ``frame [Hp,Wp,3]`` uint8 BGR, padded; ``mean_l``/``std_l`` ``[1,c_l]`` fp32 for the
@@ -23,6 +24,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -33,6 +35,12 @@ import torch
 from .lite import MARGIN, STRIDE, LiteFrameNet, LiteStyle, style_tensors
 
 INPUT_NAMES = ("frame", "mean0", "std0", "mean1", "std1", "mean2", "std2", "film_scale", "film_shift", "alpha")
+
+
+def input_names(levels: int) -> list[str]:
+    """The graph's input names for a network with ``levels`` AdaIN levels (3, or 5 with up-norms)."""
+    stats = [name for i in range(levels) for name in (f"mean{i}", f"std{i}")]
+    return ["frame", *stats, "film_scale", "film_shift", "alpha"]
 CACHED_SIZES = 3
 
 
@@ -52,10 +60,10 @@ class LiteGraph(torch.nn.Module):
         super().__init__()
         self.net = frame_net
 
-    def forward(self, frame, mean0, std0, mean1, std1, mean2, std2, film_scale, film_shift, alpha):
+    def forward(self, frame, *style):
+        """``frame`` then the style inputs in :func:`input_names` order."""
         net = self.net
-        adain, block = net.input_modulation([mean0, std0, mean1, std1, mean2, std2, film_scale, film_shift, alpha],
-                                            net.block_params)
+        adain, block = net.input_modulation(list(style), net.block_params)
         x = frame.permute(2, 0, 1).unsqueeze(0).float()
         return net.body(x, adain, block).clamp(0, 255).to(torch.uint8)  # [1,12,Hp/2,Wp/2], (i, j, BGR)
 
@@ -106,6 +114,7 @@ class OpenVinoLiteFrame:
         self._compiled: OrderedDict[tuple, tuple] = OrderedDict()
         self._building: dict[tuple, threading.Thread] = {}
         self._failed: set[tuple] = set()
+        self._closed = False
         self._lock = threading.Lock()
 
     def prepare(self, shape: tuple[int, int, int]) -> bool:
@@ -128,8 +137,15 @@ class OpenVinoLiteFrame:
         with self._lock:
             entry = self._compiled.get(shape)
             if entry is None:
-                if shape not in self._failed and shape not in self._building:
-                    worker = threading.Thread(target=self._build, args=(shape,), name="openvino-compile")
+                if shape not in self._failed and shape not in self._building and not self._closed:
+                    # daemon=False on purpose: a thread inherits its creator's daemon flag (the live
+                    # inference thread, a QThread) and a daemon thread still inside compile_model
+                    # when the interpreter finalizes is ended by CPython as it re-takes the GIL; that
+                    # forced unwind meets OpenVINO's C++ frames and aborts the whole process
+                    # ("terminate called without an active exception", exit 134). Non-daemon, the
+                    # interpreter waits for it at exit (a compile takes ~0.5 s).
+                    worker = threading.Thread(target=self._build, args=(shape,), name="openvino-compile",
+                                              daemon=False)
                     self._building[shape] = worker
                     worker.start()
                 return None
@@ -137,6 +153,18 @@ class OpenVinoLiteFrame:
             request, output = entry
             head = request.infer([frame, *style_inputs(style, alpha)])[output]
         return unshuffle(head, margin, frame_bgr.shape[:2])
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Start no more compiles and wait up to ``timeout`` s for the running ones (a compile
+        cannot be cancelled; it takes ~0.5 s); True when none is left running. Frames still work
+        afterwards with the sizes already built (others stay on torch)."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._building.values())
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        return not any(worker.is_alive() for worker in workers)
 
     def _ready(self, shape) -> bool:
         with self._lock:
@@ -159,7 +187,7 @@ class OpenVinoLiteFrame:
             warnings.simplefilter("ignore")
             path = Path(tmp) / "lite.onnx"
             torch.onnx.export(LiteGraph(self.frame_net), example, str(path), dynamo=False, opset_version=17,
-                              input_names=list(INPUT_NAMES), output_names=["out"],
+                              input_names=input_names(len(self.frame_net.level_widths)), output_names=["out"],
                               dynamic_axes={"frame": {0: "height", 1: "width"}})
             return self.core.read_model(str(path))
 
@@ -187,8 +215,7 @@ class OpenVinoLiteFrame:
 
 def _zero_style(frame_net: LiteFrameNet) -> LiteStyle:
     """A placeholder style of the right shapes (its values do not matter for export)."""
-    widths = [frame_net.stem[0].shape[0], frame_net.convs["down2_pw"][0].shape[0],
-              frame_net.convs["down3_pw"][0].shape[0]]
+    widths = list(frame_net.level_widths)
     rows = len(frame_net.block_params)
     return LiteStyle(tuple(torch.zeros(1, c) for c in widths), tuple(torch.ones(1, c) for c in widths),
                      torch.zeros(1, rows, widths[2]), torch.zeros(1, rows, widths[2]))

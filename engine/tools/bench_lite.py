@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from engine.errors import InputError
-from engine.nets.lite import MARGIN, gmac, layer_macs, lite_weights, random_lite
+from engine.nets.lite import MARGIN, lite_weights, random_lite
+from engine.nets.lite_macs import gmac, layer_macs
 
 LITE_MODES = ("lite", "lite-torch", "lite-onnx")
 

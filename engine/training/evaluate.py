@@ -101,12 +101,31 @@ def prepare_pair(encoder, content: torch.Tensor, style: torch.Tensor, alpha: flo
     return PairFeatures(fc, s_taps, t)
 
 
+def gram_matrix(feat: torch.Tensor) -> torch.Tensor:
+    """``[1,C,h,w]`` → ``[C,C]`` Gram matrix over the pixels (fp64, normalised by their count)."""
+    f = feat[0].double().flatten(1)
+    return f @ f.T / f.shape[1]
+
+
+def texture_distance(taps: list[torch.Tensor], style_taps: list[torch.Tensor]) -> float:
+    """Σ over relu1_1…relu4_1 of ‖G(out) − G(style)‖² / ‖G(style)‖²: how far the output's texture
+    statistics (Gram matrices, Gatys et al.) are from the painting's; each layer relative to the
+    painting's Gram norm so no layer dominates. ``texture`` in the tables is this distance of the
+    output divided by that of the unstylized content image (1 = no texture transferred)."""
+    total = 0.0
+    for o, s in zip(taps, style_taps):
+        gs = gram_matrix(s)
+        total += float(((gram_matrix(o) - gs) ** 2).sum() / (gs ** 2).sum().clamp_min(1e-24))
+    return total
+
+
 @torch.no_grad()
 def image_metrics(encoder, image: torch.Tensor, pair: PairFeatures) -> dict[str, float]:
-    """Content loss, style loss and structure of an output ``[1,3,S,S]`` RGB in [0,1]."""
+    """Content loss, style loss, texture distance and structure of an output ``[1,3,S,S]`` RGB in [0,1]."""
     taps = encoder.taps(image)
     return {"content_loss": content_loss(taps[-1], pair.target),
             "style_loss": float(style_loss(taps, pair.style_taps)),
+            "texture": texture_distance(taps, pair.style_taps),
             "structure": structure(taps[-1], pair.content_relu4)}
 
 
@@ -284,6 +303,8 @@ def summarise(pairs: list[dict], methods: list[str], structure_ref: str | None) 
             entry[f"{metric}_mean"] = sum(r[metric] for r in rows) / len(rows)
         style_r = ratios(pairs, name, CONTENT_ROW, "style_loss")
         entry["style_ratio_gmean"] = geometric_mean(style_r)
+        texture_r = ratios(pairs, name, CONTENT_ROW, "texture")
+        entry["texture_ratio_gmean"] = geometric_mean(texture_r) if texture_r else math.nan
         entry["style_ratio_pairs"] = len(style_r)
         if structure_ref:
             struct_r = ratios(pairs, name, structure_ref, "structure")

@@ -12,8 +12,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from conftest import noise_image, smooth_image, stripes_image, styled_net
 from engine.errors import InputError
-from engine.nets.lite import LiteConfig, LiteFrameNet, LiteStyle, blend_lite, gmac, layer_macs, load_lite, \
-    random_lite, save_lite
+from engine.nets.lite import LiteConfig, LiteFrameNet, LiteStyle, blend_lite, load_lite, random_lite, save_lite
+from engine.nets.lite_macs import gmac, layer_macs
 
 
 def to_input(rgb: np.ndarray) -> torch.Tensor:

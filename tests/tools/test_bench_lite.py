@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from engine.nets.lite import MARGIN, LiteConfig, layer_macs
+from engine.nets.lite import MARGIN, LiteConfig
+from engine.nets.lite_macs import layer_macs
 
 
 def bench(tmp_path, modes, capsys):
