@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from engine.media.imageio import resize_short_side
 from engine.nets.lite import LiteNet, LiteStyle, GlobalModulation, channel_stats
 from engine.nets.lite_runner import _weights_digest
-from engine.runtime.learned import LearnedNet, learned_key, now_iso, style_digest
+from engine.runtime.learned import RECIPE_VERSION, LearnedNet, learned_key, now_iso, style_digest, teacher_id
 from .losses import PatchDiscriminator, gram_loss, mean_std_loss, random_patches, style_targets
 
 
@@ -39,7 +39,7 @@ from .losses import PatchDiscriminator, gram_loss, mean_std_loss, random_patches
 class Recipe:
     """How a style is learned; ``name`` keys the cache (change it when the recipe changes)."""
 
-    name: str = "learn-v1"
+    name: str = RECIPE_VERSION
     steps: int = 400
     batch: int = 4
     crop: int = 128  # the region the losses read
@@ -121,7 +121,7 @@ class StyleLearner:
             net, _ = load_lite(lite_weights())
             base = (net, _weights_digest(net))
         self.base_net, self.base_id = base
-        self.teacher_id = _weights_digest(self.teacher.decoder)
+        self.teacher_id = teacher_id()
         self.key = learned_key(self.digests, self.weights.tolist(), self.base_id, self.teacher_id, recipe.name)
         self.contents = [self._fit(c) for c in list(contents)[:recipe.photos]]
         self.gen = torch.Generator().manual_seed(seed)

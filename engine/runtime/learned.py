@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from engine.nets.encoder import cache_dir
 from engine.nets.lite import LiteConfig, LiteNet, LiteStyle
 from engine.nets.weights import load_state_dict_file, save_safetensors_atomic
 
 DEFAULT_MAX_BYTES = 256 << 20  # ~100 learned styles (~2.5 MB each)
+RECIPE_VERSION = "learn-v1"  # engine.learn's recipe; part of every key (bump when the recipe changes)
 
 
 def style_digest(style) -> str:
@@ -56,6 +56,15 @@ def learned_key(digests: list[str], weights, base_id: str, teacher_id: str, reci
     parts = [f"{d}:{wk:.3f}" for d, wk in sorted(zip(digests, w.tolist()))]
     text = "|".join(parts) + f"|base={base_id}|teacher={teacher_id}|recipe={recipe}"
     return hashlib.sha1(text.encode()).hexdigest()
+
+
+def teacher_id(decoder: str | os.PathLike | None = None) -> str:
+    """Identity of the teacher (the VGG decoder file's content hash, 16 hex digits)."""
+    from engine.nets.decoder import DEFAULT_DECODER
+
+    from .style_cache import file_digest
+
+    return file_digest(decoder if decoder is not None else DEFAULT_DECODER)[:16]
 
 
 @dataclass
@@ -102,6 +111,19 @@ def load_learned(path: str | os.PathLike) -> LearnedNet:
         if style.means[level].shape != (1, width) or style.stds[level].shape != (1, width):
             raise ValueError(f"style level {level} has shape {tuple(style.means[level].shape)}, expected (1, {width})")
     return LearnedNet(net.eval().requires_grad_(False), style, meta)
+
+
+@dataclass(frozen=True)
+class LearnedRun:
+    """A learned network ready to run: its :class:`LearnedNet` and the
+    :class:`~engine.nets.lite_runner.LiteRunner` that runs it (OpenVINO graph built)."""
+
+    learned: LearnedNet
+    runner: object
+
+    @property
+    def style(self) -> LiteStyle:
+        return self.learned.style
 
 
 class LearnedCache:
@@ -168,5 +190,5 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime())
 
 
-__all__ = ["DEFAULT_MAX_BYTES", "LearnedCache", "LearnedNet", "learned_key", "load_learned", "save_learned",
+__all__ = ["DEFAULT_MAX_BYTES", "RECIPE_VERSION", "LearnedCache", "LearnedNet", "LearnedRun", "teacher_id", "learned_key", "load_learned", "save_learned",
            "style_digest"]

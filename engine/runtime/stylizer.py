@@ -33,6 +33,7 @@ import functools
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -47,24 +48,17 @@ from engine.nets.decoder import load_decoder
 from engine.nets.encoder import encoder_id, load_encoder
 from engine.nets.fast import FastNet
 from engine.nets.palette import match_palette, match_palette_frame, match_palette_regions, palette_of
-from engine.nets.lite import CANDIDATE_LITE, DEFAULT_LITE, LiteStyle, blend_lite, lite_available, lite_weights, \
-    load_lite, style_tensors
+from engine.nets.lite import LiteStyle, blend_lite, lite_weights, load_lite, style_tensors
 from engine.nets.lite_runner import LiteRunner
-from engine.errors import InputError
+from .models import MODEL_LABELS, MODELS, PREVIEW_LABEL, PREVIEW_NOTE, _is_preview, model_label, pick_device, \
+    resolve_model, stylizer_summary  # noqa: F401 - this module's names since issue #19
+from .learned import RECIPE_VERSION, LearnedNet, LearnedRun, learned_key, style_digest, teacher_id
 from engine.media.imageio import load_image_rgb, resize_short_side, writable
 
 STRIDE = 8
 MIN_SIDE = 32  # below this relu4_1 would be under 4x4: process upscaled
 DEFAULT_STYLE_SIDE = 512
-
-
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(None, "CUDA was requested but no CUDA GPU is available")
-    return dev
+LEARNED_RUNS_KEPT = 3  # learned networks kept ready (each: weights + OpenVINO graphs, a few MB)
 
 
 def _holding_device_lock(method):
@@ -76,44 +70,6 @@ def _holding_device_lock(method):
     return locked
 
 
-MODELS = ("auto", "lite", "vgg")
-MODEL_LABELS = {"lite": "Real-time (lite)", "vgg": "Quality (VGG)"}
-PREVIEW_LABEL = "Real-time (lite preview)"
-PREVIEW_NOTE = ("Real-time runs the trained candidate lite model (models/lite_candidate.safetensors), "
-                "a preview: the painting's colours and fine texture, not yet its brush strokes")
-
-
-def resolve_model(model: str, device: torch.device, lite: str | os.PathLike | None = None,
-                  custom_vgg: bool = False) -> tuple[str, str | None]:
-    """``"auto"|"lite"|"vgg"`` → (``"lite"`` or ``"vgg"``, a note for the user or None).
-
-    ``auto``: lite on a CPU when trained lite weights exist and no VGG weights were given, else
-    VGG. An explicit ``lite`` without weights is an :class:`InputError` naming the file."""
-    if model not in MODELS:
-        raise InputError(None, f"unknown model {model!r}: use one of {', '.join(MODELS)}")
-    path = Path(lite) if lite is not None else DEFAULT_LITE
-    if model == "lite":
-        chosen = lite_weights(lite)
-        if chosen is None:
-            raise InputError(path, "no trained lite model yet (train one: main.py train --model lite); "
-                                   "use --model vgg")
-        return model, PREVIEW_NOTE if _is_preview(lite, chosen) else None
-    if model != "auto":
-        return model, None
-    if device.type != "cpu":
-        return "vgg", None
-    if custom_vgg:
-        return "vgg", "auto model: VGG, because VGG weights were given"
-    if not lite_available(path):
-        return "vgg", f"auto model: VGG — no trained lite model at {path} yet"
-    return "lite", None
-
-
-def _is_preview(lite: str | os.PathLike | None, chosen: Path | None) -> bool:
-    """Whether an explicit lite choice without ``--lite`` fell back to the candidate."""
-    return lite is None and chosen == CANDIDATE_LITE
-
-
 @dataclass(frozen=True)
 class StylePlan:
     """What ``set_styles`` prepared: per-style stats, normalised weights, their blend, masks."""
@@ -122,6 +78,8 @@ class StylePlan:
     weights: torch.Tensor  # [K], sums to 1
     blended: StyleStats
     masks: torch.Tensor | None = None  # [K,h,w] float in [0,1], or None
+    digests: tuple[str, ...] = ()  # the styles' content hashes (lite model only; keys learned networks)
+    learned: LearnedRun | None = None  # a network learned for exactly this style/blend (engine.learn)
 
 
 class Stylizer:
@@ -187,6 +145,11 @@ class Stylizer:
         self._fast_net_cache: tuple[tuple, FastNet] | None = None
         self._cuda_runner = None
         self.stabilizer = None  # temporal anti-flicker stage (engine.runtime.stabilize), see `stabilize`
+        # learned Real-time networks (issue #28): `learned_lookup(key)` → LearnedNet or None (e.g.
+        # LearnedCache().get); a plan whose style/blend has one runs it instead of the base network
+        self.use_learned = True
+        self.learned_lookup = None
+        self._learned_runs: OrderedDict[str, LearnedRun] = OrderedDict()
         self._stabilized_look = None  # (plan, alpha, preserve_color) of the last stabilized frame
 
     # --- styles ---------------------------------------------------------------------------
@@ -241,8 +204,9 @@ class Stylizer:
         mask_t = None
         if masks is not None:
             mask_t = _masks_tensor(masks, len(styles))
-        plan = StylePlan(stats, w, self._blend(list(stats), w), mask_t)
-        self._plan = plan
+        digests = tuple(style_digest(s) for s in styles) if self.lite is not None else ()
+        plan = StylePlan(stats, w, self._blend(list(stats), w), mask_t, digests)
+        self._plan = plan = replace(plan, learned=self._learned_for(plan))
         return plan
 
     def set_weights(self, weights: list[float]) -> None:
@@ -251,7 +215,55 @@ class Stylizer:
         w = normalise_weights(weights)
         if w.numel() != len(plan.styles):
             raise ValueError(f"{w.numel()} weights for {len(plan.styles)} styles")
-        self._plan = StylePlan(plan.styles, w, self._blend(list(plan.styles), w), plan.masks)
+        plan = StylePlan(plan.styles, w, self._blend(list(plan.styles), w), plan.masks, plan.digests)
+        self._plan = replace(plan, learned=self._learned_for(plan))
+
+    # --- learned Real-time networks (engine.runtime.learned) ---------------------------------
+
+    def learned_key(self, plan: StylePlan | None = None) -> str | None:
+        """The learned-network key of ``plan`` (default: the current one); None where learned
+        networks do not apply (the VGG model, CUDA, masks, styles given as statistics)."""
+        plan = plan or self._plan
+        if plan is None or self.lite is None or self.device.type == "cuda" or plan.masks is not None \
+                or len(plan.digests) != len(plan.styles):
+            return None
+        return learned_key(list(plan.digests), plan.weights.tolist(), self.lite.weights_id, teacher_id(),
+                           RECIPE_VERSION)
+
+    def prepare_learned(self, learned: LearnedNet, shape: tuple[int, int, int] | None = None) -> LearnedRun:
+        """Make ``learned`` ready to run (its runner, and the frame graph for ``shape`` frames
+        built now, so the switch to it never stalls a frame); kept for the plans that want it."""
+        run = self._learned_runs.get(learned.key)
+        if run is None:
+            runner = LiteRunner(learned.net, self.device, self.dtype, learned.meta, self.memory_format)
+            run = LearnedRun(learned, runner)
+        if shape is not None:
+            run.runner.prepare_frames(shape)
+        self._learned_runs[learned.key] = run
+        self._learned_runs.move_to_end(learned.key)
+        while len(self._learned_runs) > LEARNED_RUNS_KEPT:
+            self._learned_runs.popitem(last=False)
+        return run
+
+    def refresh_learned(self) -> bool:
+        """Attach a learned network that became available to the current plan; whether one runs."""
+        plan = self._plan
+        if plan is None:
+            return False
+        learned = self._learned_for(plan)
+        if learned is not plan.learned:
+            self._plan = replace(plan, learned=learned)
+        return learned is not None
+
+    def _learned_for(self, plan: StylePlan) -> LearnedRun | None:
+        key = self.learned_key(plan) if self.use_learned else None
+        if key is None:
+            return None
+        run = self._learned_runs.get(key)
+        if run is None and self.learned_lookup is not None:
+            learned = self.learned_lookup(key)
+            run = self.prepare_learned(learned) if learned is not None else None
+        return run
 
     def _blend(self, styles: list, w: torch.Tensor):
         """Eq. 15 on the model's style representation (VGG statistics or :class:`LiteStyle`)."""
@@ -331,6 +343,8 @@ class Stylizer:
         then the painting's palette when ``palette``."""
         if self.device.type == "cuda":
             out = self._cuda_frame(frame_bgr, plan, alpha)
+        elif plan.learned is not None:
+            out = plan.learned.runner.frame(frame_bgr, plan.learned.style, alpha)
         elif self.lite is not None:
             out = self.lite.frame(frame_bgr, plan.blended, alpha)
         else:
@@ -398,7 +412,12 @@ class Stylizer:
             return None if found is None else _pad_masks(found, x.shape[-2:], (ph, pw))
 
         if self.lite is not None:  # the lite network modulates inside (engine.nets.lite)
-            out = self.lite.stylize_tensor(padded, list(plan.styles), plan.blended, alpha, region_masks())
+            masks = region_masks()
+            if plan.learned is not None and masks is None:
+                style = plan.learned.style
+                out = plan.learned.runner.stylize_tensor(padded, [style], style, alpha)
+            else:
+                out = self.lite.stylize_tensor(padded, list(plan.styles), plan.blended, alpha, masks)
         else:
             fc = self._encode(padded)
             masks = region_masks()
@@ -530,22 +549,6 @@ def _pad_masks(masks: torch.Tensor, size: tuple[int, int], pad: tuple[int, int])
     if pad[0] or pad[1]:
         m = F.pad(m, (0, pad[1], 0, pad[0]), mode="replicate")
     return m[0]
-
-
-def stylizer_summary(st: Stylizer) -> str:
-    """Device and precision for the status bar, e.g. "CPU fp32" (", OpenVINO" when the lite
-    model's frames run through it)."""
-    name = torch.cuda.get_device_name(st.device) if st.device.type == "cuda" else "CPU"
-    lite = getattr(st, "lite", None)
-    backend = ", OpenVINO" if lite is not None and lite.backend == "openvino" else ""
-    return f"{name} {'fp16' if st.half else 'fp32'}{backend}"
-
-
-def model_label(st: Stylizer) -> str:
-    """The model a stylizer runs, for people: "Real-time (lite)" (or its preview) or "Quality (VGG)"."""
-    if getattr(st, "lite_preview", False):
-        return PREVIEW_LABEL
-    return MODEL_LABELS[getattr(st, "model", "vgg")]
 
 
 __all__ = ["Stylizer", "StylePlan", "pick_device", "stylizer_summary", "resolve_model", "model_label", "MODELS", "MODEL_LABELS",

@@ -51,11 +51,11 @@ def test_an_explicit_lite_choice_previews_the_candidate_until_one_is_adopted(tmp
     """Without models/lite.safetensors, ``lite`` runs models/lite_candidate.safetensors, named a
     preview with a note saying what it lacks; ``auto`` still means VGG; an adopted file wins."""
     import engine.nets.lite as lite_module
-    import engine.runtime.stylizer as stylizer_module
+    import engine.runtime.models as models_module
 
     cpu = torch.device("cpu")
     adopted, candidate = tmp_path / "lite.safetensors", tmp_path / "lite_candidate.safetensors"
-    for module in (lite_module, stylizer_module):
+    for module in (lite_module, models_module):
         monkeypatch.setattr(module, "DEFAULT_LITE", adopted)
         monkeypatch.setattr(module, "CANDIDATE_LITE", candidate)
     with pytest.raises(InputError, match="no trained lite model"):
