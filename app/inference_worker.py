@@ -64,6 +64,8 @@ class InferenceThread(StoppableThread):
         self._reset_requested = threading.Event()
         self._reload_requested = threading.Event()
         self._stale_controls = None  # controls of the model before a reload: not used with the new one
+        self.state = "loading the model…"  # why frames are not stylized now, for the status bar; "" when they are
+        self.stylizers_built = 0  # a new one starts a new frame-rate measurement
         from engine.runtime.person_style import LivePerson
 
         self.person = LivePerson()  # person-aware styling: the mask thread, started on first use
@@ -122,6 +124,14 @@ class InferenceThread(StoppableThread):
             self.person.close()
 
     def _build_stylizer(self):
+        self.state = "loading the model…"
+        self.stylizers_built += 1
+        try:
+            return self._load_stylizer()
+        finally:
+            self.state = ""
+
+    def _load_stylizer(self):
         try:
             stylizer = self.stylizer_factory()
         except Exception as exc:  # noqa: BLE001 - any load failure leaves the app usable, unstyled
@@ -172,7 +182,9 @@ class InferenceThread(StoppableThread):
         size = processing_size(src.shape[1], src.shape[0], controls.resolution)
         small = src if size == (src.shape[1], src.shape[0]) else cv2.resize(src, size, interpolation=cv2.INTER_AREA)
         out, styled = small, False
-        if stylizer is not None and controls.style_keys and controls is not self._stale_controls:
+        stale = controls is self._stale_controls
+        self.state = "encoding the styles for the new model…" if stale and stylizer is not None else ""
+        if stylizer is not None and controls.style_keys and not stale:
             if controls.person_mode != "all":
                 self.person.submit(src, frame.index)  # segmented on the captured frame, alongside the network
             out, styled = self._stylize(stylizer, small, controls, src.shape, frame.index)

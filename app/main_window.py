@@ -8,7 +8,6 @@ uses it from the next frame on.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -26,6 +25,7 @@ from .style_library import StyleLibrary
 from .saving import Saving, default_output_dir
 from .toolbar import FILE_ITEM, MainToolbar
 from .pipeline import Controls, LatestSlot
+from .readout import FrameRateReadout
 from .view import MODES, VideoView
 from .capture_worker import CaptureThread
 from .inference_worker import InferenceThread, StylizerBox, cpu_fallback
@@ -54,11 +54,8 @@ class MainWindow(QMainWindow):
         self.box = StylizerBox()
         self.device_summary = ""
         self.source_info = ""
-        self.fps = 0.0
-        self.latency = 0.0
+        self.readout = FrameRateReadout(self)  # the status bar's rate of stylized frames (app/readout.py)
         self.results_shown = 0  # stylized frames that reached the view (tools/app_fps.py)
-        self._interval = 0.0
-        self._last_result_t: float | None = None
         self._pushed_styles: tuple = ((), (), ())
         self._closed = False
         self.setWindowTitle("adain-live — live style transfer")
@@ -193,12 +190,7 @@ class MainWindow(QMainWindow):
             return
         self.view.set_result(result)
         self.results_shown += 1
-        if self._last_result_t is not None:  # smooth the interval, not the rate (rates average badly)
-            dt = max(result.t_done - self._last_result_t, 1e-6)
-            self._interval = dt if self._interval == 0 else 0.85 * self._interval + 0.15 * dt
-            self.fps = 1.0 / self._interval
-        self._last_result_t = result.t_done
-        self.latency = result.latency if self.latency == 0 else 0.9 * self.latency + 0.1 * result.latency
+        self.readout.add(result)
         self.view.set_overlay(self._overlay_text(result))
 
     def _overlay_text(self, result) -> str:
@@ -216,11 +208,7 @@ class MainWindow(QMainWindow):
         return ""
 
     def _update_readout(self) -> None:
-        stalled_after = max(2.0, 3 * self._interval, 2 * self.latency)  # slow CPUs take seconds a frame
-        if self._last_result_t is not None and time.monotonic() - self._last_result_t > stalled_after:
-            self.fps_label.setText("waiting for a frame…")
-        elif self.fps:
-            self.fps_label.setText(f"{self.fps:.1f} fps · {1000 * self.latency:.0f} ms")
+        self.fps_label.setText(self.readout.text())
         if self.inference.recording:
             self.record_label.setText(self.saving.recording_label())
 

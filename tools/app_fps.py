@@ -6,7 +6,7 @@
 Opens ``MainWindow`` exactly as ``python main.py`` does (real capture and inference threads, the
 default styles, the trained decoder), with throw-away settings and outputs, fixes the processing
 resolution, waits for the first stylized frame and then ``--warmup`` seconds, then samples the
-readout (``window.fps``, what the status bar shows) once a second and also counts the results that
+readout (``window.readout.fps``, what the status bar shows) once a second and also counts the results that
 reached the GUI. Prints one JSON line. ``--person MODE`` turns the Person control on.
 The frame the engine sees is the source frame resized to ``--resolution`` on its shorter side
 (640×360 at 256 → 455×256), so ``python main.py bench --sizes 455x256 --modes fast`` is the
@@ -70,12 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         person.style_combo.setCurrentIndex(person.style_combo.count() - 1)
         if person.mode != args.person:
             raise SystemExit(f"the Person control is unavailable: {person.reason}")
-        readouts, first_t = [], window._last_result_t
+        readouts, first_t = [], window.readout.last_t
         start, results_before = time.monotonic(), window.results_shown
         while time.monotonic() - start < args.seconds:
             pump(1.0)
-            if window.fps:
-                readouts.append(window.fps)
+            if window.readout.fps:
+                readouts.append(window.readout.fps)
         counted = window.results_shown - results_before
         elapsed = time.monotonic() - start
         window.close()
