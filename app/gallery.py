@@ -14,6 +14,8 @@ from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QLabel, QListView, QListWidget, QListWidgetItem,
                                QSlider, QVBoxLayout, QWidget)
 
+from .widgets import wheel_only_when_focused
+
 ICON = 64
 PATH_ROLE = Qt.ItemDataRole.UserRole
 DEFAULT_WEIGHT = 50
@@ -177,7 +179,9 @@ class StyleGallery(QWidget):
 
 
 class BlendPanel(QWidget):
-    """One weight slider per ticked style, each with the normalised share in %."""
+    """One weight slider per ticked style, each with the normalised share in %, once two or more
+    ticked styles are ready; otherwise one line says what to do (or that the style is encoding),
+    so the group is never empty and never shows a slider that does nothing."""
 
     def __init__(self, gallery: StyleGallery, parent=None):
         super().__init__(parent)
@@ -188,27 +192,33 @@ class BlendPanel(QWidget):
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setHorizontalSpacing(8)
         self._grid.setVerticalSpacing(4)
-        self._hint = QLabel("Tick two or more styles to blend them.")
-        self._hint.setObjectName("hint")
-        self._hint.setWordWrap(True)
+        self._grid.setColumnStretch(2, 1)
+        self.hint = QLabel(objectName="hint", wordWrap=True)
         self._keys: tuple = ()
+        self._grid.addWidget(self.hint, 0, 0, 1, 4)
         gallery.changed.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
-        entries = self.gallery.checked_entries()
-        keys = tuple(e.path for e in entries)
+        ticked = self.gallery.checked_entries(ready_only=False)
+        entries = [e for e in ticked if e.ready]
+        keys = tuple(e.path for e in entries) if len(entries) > 1 else ()
         if keys != self._keys:
-            self._rebuild(entries)
+            self._rebuild([self.gallery.entries[p] for p in keys])
             self._keys = keys
-        shares = self.gallery.normalised_weights() if entries else {}
+        shares = self.gallery.normalised_weights() if keys else {}
         for path, label in self.percent_labels.items():
             label.setText(f"{100 * shares.get(path, 0):.0f}%")
+        self.hint.setText(_blend_hint(entries, len(ticked) - len(entries)))
+        self.hint.setVisible(bool(self.hint.text()))
 
     def _rebuild(self, entries: list[StyleEntry]) -> None:
-        while self._grid.count():
-            w = self._grid.takeAt(0).widget()
-            if w is not None and w is not self._hint:
+        for slider in self.sliders.values():
+            slider.blockSignals(True)
+        for i in reversed(range(self._grid.count())):
+            w = self._grid.itemAt(i).widget()
+            if w is not None and w is not self.hint:
+                self._grid.removeWidget(w)
                 w.deleteLater()
         self.sliders.clear()
         self.percent_labels.clear()
@@ -222,8 +232,9 @@ class BlendPanel(QWidget):
             slider = QSlider(Qt.Orientation.Horizontal)
             slider.setRange(0, 100)
             slider.setValue(entry.weight)
-            slider.setEnabled(len(entries) > 1)
+            slider.setToolTip(f"{entry.name}: its weight in the blend")
             slider.valueChanged.connect(lambda v, p=entry.path: self.gallery.set_weight(p, v))
+            wheel_only_when_focused(slider)
             pct = QLabel()
             pct.setMinimumWidth(36)
             pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -231,9 +242,20 @@ class BlendPanel(QWidget):
                 self._grid.addWidget(w, row, col)
             self.sliders[entry.path] = slider
             self.percent_labels[entry.path] = pct
-        self._hint.setVisible(len(entries) < 2)
-        self._grid.addWidget(self._hint, len(entries), 0, 1, 4)
-        self._grid.setColumnStretch(2, 1)
+        self._grid.removeWidget(self.hint)
+        self._grid.addWidget(self.hint, len(entries), 0, 1, 4)
+
+
+def _blend_hint(ready: list[StyleEntry], encoding: int) -> str:
+    """The Blend group's line: what is ticked and what to do to blend ("" once blending)."""
+    waiting = f"Encoding {encoding} ticked style{'s' if encoding > 1 else ''}…" if encoding else ""
+    if len(ready) > 1:
+        return waiting
+    if len(ready) == 1:
+        text = f"{ready[0].name} alone. Tick another style to blend them."
+    else:
+        text = "" if encoding else "Tick a style in the gallery to use it; tick two or more to blend them."
+    return " ".join(t for t in (waiting, text) if t)
 
 
 def _short(name: str, limit: int = 11) -> str:

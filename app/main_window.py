@@ -27,6 +27,7 @@ from .toolbar import FILE_ITEM, MainToolbar
 from .pipeline import Controls, LatestSlot
 from .readout import FrameRateReadout
 from .view import MODES, VideoView
+from .widgets import ElidedLabel, wheel_only_when_focused
 from .capture_worker import CaptureThread
 from .inference_worker import InferenceThread, StylizerBox, cpu_fallback
 from .job_worker import JobThread
@@ -102,9 +103,10 @@ class MainWindow(QMainWindow):
         self.addToolBar(tb)
         self.source_combo, self.resolution_combo = tb.source_combo, tb.resolution_combo
         self.mode_group, self.record_button = tb.mode_group, tb.record_button
+        wheel_only_when_focused(self.source_combo, self.resolution_combo, tb.model_combo)
         self.source_combo.activated.connect(self._on_source_chosen)
         self.resolution_combo.currentIndexChanged.connect(self._on_resolution_chosen)
-        self.mode_group.idClicked.connect(lambda i: self.view.set_mode(MODES[i]))
+        self.mode_group.idClicked.connect(lambda i: self.set_view_mode(MODES[i]))
         tb.snapshot_action.triggered.connect(lambda: self.take_snapshot())
         self.record_button.clicked.connect(lambda: self.toggle_recording())
         tb.output_action.triggered.connect(lambda: self.saving.choose_output_dir())
@@ -119,11 +121,12 @@ class MainWindow(QMainWindow):
         self.preserve_check, self.stabilize_check = p.preserve_check, p.stabilize_check
         self.palette_check = p.palette_check
         self.gallery, self.blend_panel, self.person_control = p.gallery, p.blend_panel, p.person
-        self.person_control.changed.connect(self._push_controls)
+        self.person_control.changed.connect(self._on_person_changed)
         self.alpha_slider.valueChanged.connect(self._on_alpha)
-        self.preserve_check.toggled.connect(self._push_controls)
-        self.palette_check.toggled.connect(self._push_controls)
-        self.stabilize_check.toggled.connect(self._push_controls)
+        for check, key in ((self.preserve_check, "preserve_color"), (self.palette_check, "palette"),
+                           (self.stabilize_check, "stabilize")):  # remembered as soon as changed
+            check.toggled.connect(lambda on, key=key: self._remember(key, bool(on)))
+            check.toggled.connect(self._push_controls)
         self.gallery.changed.connect(self._on_gallery_changed)
         p.add_button.clicked.connect(self._add_styles_dialog)
         p.remove_button.clicked.connect(self._remove_selected)
@@ -136,11 +139,16 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         dock.setTitleBarWidget(QWidget())
         dock.setWidget(p.scroll_area())
-        dock.setMinimumWidth(340 + p.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent))
+        dock.setMinimumWidth(p.preferred_width() + p.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
+        self.message_label = ElidedLabel()  # the newest message; elided with its full text as tooltip
+        self.message_label.setObjectName("message")
+        bar.addWidget(self.message_label, 1)
+        self._message_timer = QTimer(self, singleShot=True, interval=MESSAGE_MS,
+                                     timeout=lambda: self.message_label.setText(""))
         self.record_label = QLabel()
         self.record_label.setStyleSheet("color: #ff6b6b; font-weight: bold;")
         self.source_label = QLabel()
@@ -229,7 +237,18 @@ class MainWindow(QMainWindow):
 
     def _on_resolution_chosen(self, *_) -> None:
         self._auto_resolution = False
+        self._remember("resolution", int(self.resolution_combo.currentData()))
         self._push_controls()
+
+    def _on_person_changed(self) -> None:
+        if hasattr(self, "library"):  # not while the saved choice is being restored
+            self.person_control.save(self.settings)
+        self._push_controls()
+
+    def _remember(self, key: str, value) -> None:
+        """Store a control's value at once (QSettings writes it to disk from the event loop), so
+        every control survives a restart, even one after a crash or a killed process."""
+        self.settings.setValue(key, value)
 
     def _push_controls(self, *_) -> None:
         if hasattr(self, "inference"):
@@ -237,6 +256,7 @@ class MainWindow(QMainWindow):
 
     def _on_alpha(self, value: int) -> None:
         self.alpha_value.setText(f"{value}%")
+        self._remember("alpha", int(value))
         self._push_controls()
 
     def _set_resolution(self, side: int) -> None:
@@ -248,6 +268,7 @@ class MainWindow(QMainWindow):
     def set_view_mode(self, mode: str) -> None:
         self.mode_group.button(MODES.index(mode)).setChecked(True)
         self.view.set_mode(mode)
+        self._remember("view_mode", mode)
 
     def _cycle_view(self) -> None:
         self.set_view_mode(MODES[(MODES.index(self.view.mode) + 1) % len(MODES)])
@@ -354,8 +375,11 @@ class MainWindow(QMainWindow):
 
     # --- messages, settings, shutdown --------------------------------------------------------------
     def show_message(self, text: str) -> None:
+        """Show ``text`` in the status bar for a few seconds (shortened with "…" and whole in its
+        tooltip when it does not fit); ``messages`` keeps every one."""
         self.messages.append(text)
-        self.statusBar().showMessage(text, MESSAGE_MS)
+        self.message_label.setText(text)
+        self._message_timer.start()
 
     def _restore_settings(self) -> None:
         s = self.settings
@@ -366,9 +390,12 @@ class MainWindow(QMainWindow):
         self.preserve_check.setChecked(_bool(s.value("preserve_color", False)))
         self.palette_check.setChecked(_bool(s.value("palette", True)))
         self.stabilize_check.setChecked(_bool(s.value("stabilize", True)))  # on unless turned off
+        auto_resolution = not s.contains("resolution")  # until the user picks one
         self._set_resolution(_int(s.value("resolution", 256), 256))
         self.person_control.restore(s)
-        self._auto_resolution = not s.contains("resolution")  # until the user picks one
+        self._auto_resolution = auto_resolution
+        if auto_resolution:
+            s.remove("resolution")  # set above only by restoring the default
         mode = str(s.value("view_mode", "stylized"))
         self.set_view_mode(mode if mode in MODES else "stylized")
 

@@ -6,7 +6,8 @@ the new one is ready, every gallery style is encoded again for it (each model ha
 representation, and its own entries in the style cache), and styles encoded for the other model
 are ignored. Auto means Real-time on a CPU only once ``models/lite.safetensors`` is adopted; until
 then Real-time runs the trained candidate as a preview (its status-bar name says so), and without
-any lite weights it cannot be picked.
+any lite weights it cannot be picked. What the engine notes for developers (file paths, weight
+files) reaches the status bar in plain words (:func:`user_note`).
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class ModelChoice:
         self.requested = saved if saved in dict(CHOICES) and (saved != "lite" or trained) else "auto"
         window.settings.setValue("model", self.requested)  # a choice that no longer works is dropped
         if saved == "lite" and not trained:
-            window.show_message("Real-time needs a trained lite model (models/lite.safetensors): using Auto")
+            window.show_message("Real-time needs a trained lite model, which this copy does not have yet: using Auto")
         self.combo.setCurrentIndex(self.combo.findData(self.requested))
         self.combo.setToolTip("Real-time: the lite network (fast on a CPU). Quality: the VGG model. "
                               "Auto: Real-time on a CPU, Quality on a GPU" + ("" if trained else
@@ -60,7 +61,7 @@ class ModelChoice:
         from engine.runtime.stylizer import MODEL_LABELS, model_label
 
         self.label.setText(model_label(stylizer) if model in MODEL_LABELS else model)
-        note = getattr(stylizer, "model_note", None)
+        note = user_note(stylizer, self.requested)
         if note:
             self.window.show_message(note)
         changed = self._model is not None and model != self._model
@@ -84,3 +85,21 @@ class ModelChoice:
         """The model the stylizer factory should build (Real-time falls back to Auto if its
         weights went missing)."""
         return self.requested if self.requested != "lite" or lite_weights() is not None else "auto"
+
+
+#: The status bar's words for the preview of the Real-time model (the engine's note names files).
+PREVIEW_WORDS = "Real-time is a preview: it gives the painting's colours and fine texture, not yet its brush strokes"
+
+
+def user_note(stylizer, requested: str) -> str | None:
+    """The stylizer's ``model_note`` in words for the person at the window (no file paths), or
+    None when there is nothing to say."""
+    if getattr(stylizer, "lite_preview", False):
+        return PREVIEW_WORDS
+    note = getattr(stylizer, "model_note", None)
+    if not note:
+        return None
+    if requested == "auto" and getattr(stylizer, "model", "vgg") == "vgg":  # no adopted lite model
+        return ("Quality model, slow without a GPU: Real-time is not finished"
+                + ("; its preview is in the model menu" if lite_weights() is not None else ""))
+    return note

@@ -13,13 +13,15 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QVBoxLayout
+from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from engine.media.outputs.base import OutputError
 from engine.media.outputs.mjpeg import MjpegServer
 from engine.media.outputs.virtualcam import VirtualCamera
 
 from .threads import POLL_S, StoppableThread
+from .widgets import CommandRow
 
 DEFAULT_PORT = 8765
 PORT_TRIES = 10  # DEFAULT_PORT … DEFAULT_PORT + 9: the first free one
@@ -59,8 +61,10 @@ class OutputFeeder(StoppableThread):
 
 
 class OutputsPanel(QGroupBox):
-    """"Virtual camera" and "Stream on localhost" toggles, the stream's URL with a copy button,
-    and a line for errors and state. ``message`` repeats each notice for the status bar."""
+    """"Virtual camera" and "Stream on localhost" toggles, the stream's URL with a copy button
+    (shown while streaming), a line for errors and state, and a failure's fix command with its own
+    copy button. ``message`` repeats each notice for the status bar, shortened to one line that
+    points here when the full text holds a command."""
 
     message = Signal(str)
     _vcam_failed = Signal(object, str)  # (camera, one-line reason), emitted from the camera thread
@@ -85,26 +89,37 @@ class OutputsPanel(QGroupBox):
         self.stream_check = QCheckBox("Stream on localhost")
         self.stream_check.setToolTip("An MJPEG stream on this computer only (127.0.0.1): "
                                      "open the URL in OBS (Media Source), a browser or VLC")
-        v.addWidget(self.vcam_check)
-        v.addWidget(self.stream_check)
-        url_row = QHBoxLayout()
+        toggles = QHBoxLayout()
+        toggles.addWidget(self.vcam_check)
+        toggles.addWidget(self.stream_check)
+        toggles.addStretch(1)
+        v.addLayout(toggles)
+        self.url_row = QWidget()
+        url_row = QHBoxLayout(self.url_row)
+        url_row.setContentsMargins(0, 0, 0, 0)
         self.url_field = QLineEdit(readOnly=True, placeholderText="stream off")
         self.url_field.setMinimumWidth(120)
         self.copy_button = QToolButton(text="Copy", enabled=False, toolTip="Copy the stream's URL")
         url_row.addWidget(self.url_field, 1)
         url_row.addWidget(self.copy_button)
-        v.addLayout(url_row)
+        self.url_row.hide()  # shown while the stream is on
+        v.addWidget(self.url_row)
         self.state_label = QLabel(objectName="hint", wordWrap=True)
         self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.state_label.hide()
         v.addWidget(self.state_label)
         self.error_label = QLabel(wordWrap=True, objectName="error")
         self.error_label.setStyleSheet("color: #ff8a80;")
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
         v.addWidget(self.error_label)
+        self.fix_row = CommandRow()  # a failure's fix, when it is a command to run
+        self.fix_row.hide()
+        v.addWidget(self.fix_row)
         self.vcam_check.toggled.connect(self._on_vcam_toggled)
         self.stream_check.toggled.connect(self._on_stream_toggled)
         self.copy_button.clicked.connect(self.copy_url)
+        self.fix_row.copied.connect(self.message)
 
     # --- the window's hooks -----------------------------------------------------------------
     def set_fps(self, fps: float) -> None:
@@ -144,6 +159,7 @@ class OutputsPanel(QGroupBox):
         self.feeder.add(self.server)
         self.url_field.setText(self.server.url)
         self.copy_button.setEnabled(True)
+        self.url_row.show()
         self._clear_error()
         self.message.emit(f"streaming at {self.server.url}")
 
@@ -154,6 +170,7 @@ class OutputsPanel(QGroupBox):
             server.stop()
         self.url_field.clear()
         self.copy_button.setEnabled(False)
+        self.url_row.hide()
 
     # --- virtual camera -----------------------------------------------------------------------
     def _on_vcam_toggled(self, on: bool) -> None:
@@ -190,18 +207,40 @@ class OutputsPanel(QGroupBox):
             n = self.server.clients
             parts.append(f"stream: {n} viewer{'' if n == 1 else 's'}")
         self.state_label.setText(" · ".join(parts))
+        self.state_label.setVisible(bool(parts))
 
     def _fail(self, check: QCheckBox, text: str) -> None:
         check.blockSignals(True)
         check.setChecked(False)
         check.blockSignals(False)
-        self.error_label.setText(text)
+        reason, command = split_fix_command(text)
+        self.error_label.setText(reason + (" Fix: run this command, then try again:" if command else ""))
         self.error_label.show()
-        self.message.emit(text)
+        if command:
+            self.fix_row.set_command(command)
+        self.fix_row.setVisible(bool(command))
+        self.message.emit(f"{reason.rstrip('.')} (the fix is in the Share group)" if command else text)
 
     def _clear_error(self) -> None:
         self.error_label.clear()
         self.error_label.hide()
+        self.fix_row.hide()
+
+
+#: How a failure's text names a command to run: "… Fix: <command>" or "… (pip install …)".
+_COMMAND_STARTS = ("sudo ", "pip ", "python ")
+
+
+def split_fix_command(text: str) -> tuple[str, str | None]:
+    """(the reason, the command that fixes it) when ``text`` ends with a command to run
+    ("… Fix: sudo modprobe …", "… (pip install pyvirtualcam)"); else (``text``, None)."""
+    head, sep, fix = text.rpartition(" Fix: ")
+    if sep and fix.startswith(_COMMAND_STARTS):
+        return head.strip(), fix.strip()
+    head, sep, fix = text.rpartition(" (")
+    if sep and fix.endswith(")") and fix.startswith(_COMMAND_STARTS):
+        return head.strip(), fix[:-1].strip()
+    return text, None
 
 
 def _start_server(port: int) -> MjpegServer:

@@ -3,16 +3,25 @@ page shown when no source could be opened. They hold widgets only; the main wind
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSlider, QVBoxLayout, QWidget)
 
-from .gallery import BlendPanel, StyleGallery
+from .gallery import ICON, BlendPanel, StyleGallery
 from .person_panel import PersonControl
+from .widgets import wheel_only_when_focused
+
+#: Gallery thumbnails per row the panel is wide enough for (the default styles fit in two rows).
+THUMBS_PER_ROW = 4
 
 
 class ControlsPanel(QWidget):
     """Style strength α, preserve-colour and stabilize toggles, the Person control, the gallery and
-    the blend sliders."""
+    the blend sliders (the window adds the Share group below them).
+
+    It is laid out to fit its scroll area's width (never a horizontal scrollbar: long texts wrap or
+    are elided with a tooltip) and, at the default 1180×720 window, to show every group down to
+    the Share toggles without scrolling. Its sliders and combo boxes take the mouse wheel only
+    when focused, so scrolling the panel never changes a control."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -27,13 +36,21 @@ class ControlsPanel(QWidget):
         self.blend_panel = BlendPanel(self.gallery)
         QVBoxLayout(blend).addWidget(self.blend_panel)
         layout.addWidget(blend)
+        wheel_only_when_focused(self.alpha_slider, self.person.mode_combo, self.person.style_combo)
 
     def scroll_area(self) -> QScrollArea:
+        """The panel in a vertical-only scroll area."""
         scroll = QScrollArea()
         scroll.setWidget(self)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         return scroll
+
+    @staticmethod
+    def preferred_width() -> int:
+        """The panel's width for :data:`THUMBS_PER_ROW` thumbnails a row (scrollbar not included)."""
+        return THUMBS_PER_ROW * (ICON + 22) + 62
 
     def _strength_group(self) -> QGroupBox:
         group = QGroupBox("Style")
@@ -58,11 +75,13 @@ class ControlsPanel(QWidget):
         self.stabilize_check = QCheckBox("Stabilize (less flicker)")
         self.stabilize_check.setToolTip("Smooths each frame along the motion with the previous ones: "
                                         "less flicker for a few percent of the frame rate")
-        checks = QHBoxLayout()
-        checks.addWidget(self.preserve_check)
-        checks.addWidget(self.palette_check)
-        checks.addWidget(self.stabilize_check)
-        checks.addStretch(1)
+        checks = QGridLayout()  # two columns: one row of three would widen the panel
+        checks.setContentsMargins(0, 0, 0, 0)
+        checks.setVerticalSpacing(4)
+        checks.addWidget(self.preserve_check, 0, 0)
+        checks.addWidget(self.palette_check, 0, 1)
+        checks.addWidget(self.stabilize_check, 1, 0, 1, 2)
+        checks.setColumnStretch(2, 1)
         v.addLayout(checks)
         return group
 
@@ -80,8 +99,7 @@ class ControlsPanel(QWidget):
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
         v.addLayout(buttons)
-        hint = QLabel("Drop paintings or folders anywhere on the window. Tick several styles to blend.",
-                      objectName="hint")
+        hint = QLabel("Drop paintings or folders anywhere on the window.", objectName="hint")
         hint.setWordWrap(True)
         v.addWidget(hint)
         return group

@@ -21,7 +21,11 @@ class StyleLibrary:
 
     def add_paths(self, paths, select_first_new: bool = True) -> list[str]:
         """Add image files and folders; refused items are reported in one message.
-        Returns the paths queued for encoding."""
+        Returns the paths queued for encoding.
+
+        ``select_first_new``: the first new style is ticked alone, unless the user has a blend
+        (two or more styles ticked): then the blend stays as it is and the new styles unticked."""
+        keep_blend = len(self.gallery.checked_entries(ready_only=False)) > 1
         added, refused = [], []
         for raw in paths:
             candidates, reason = _images_in(Path(raw))
@@ -34,10 +38,12 @@ class StyleLibrary:
                     added.append(key)
         if refused:
             self.show_message("refused: " + "; ".join(refused))
-        if added and select_first_new:
+        if added and select_first_new and not keep_blend:
             self.gallery.check_only([added[0]])
         if added:
-            self.show_message(f"adding {len(added)} style{'s' if len(added) > 1 else ''}…")
+            count = f"{len(added)} style{'s' if len(added) > 1 else ''}"
+            self.show_message(f"adding {count}, unticked to keep your blend: tick to blend in, double-click to use alone"
+                              if select_first_new and keep_blend else f"adding {count}…")
         return added
 
     def load(self, styles, default_dir: Path) -> None:

@@ -133,7 +133,7 @@ def test_dropping_images_adds_them_and_bad_drops_are_refused(qtbot, make_window,
     drop(win, [notes])
     assert len(win.gallery.entries) == 4
     assert "refused" in win.messages[-1] and "notes.txt" in win.messages[-1]
-    assert "refused" in win.statusBar().currentMessage()
+    assert "refused" in win.message_label.full_text()  # the status bar shows it
     fake = tmp_path / "fake.jpg"  # right suffix, wrong content: refused once decoding fails
     fake.write_bytes(b"\xff\xd8 definitely not a jpeg" * 20)
     drop(win, [fake])

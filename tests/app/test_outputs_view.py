@@ -203,9 +203,16 @@ def test_no_virtual_camera_device_shows_the_fix_and_the_toggle_goes_back_off(qtb
         panel.vcam_backend = "v4l2loopback"
     panel.vcam_check.setChecked(True)
     qtbot.waitUntil(lambda: not panel.vcam_check.isChecked(), timeout=5000)
-    text = panel.error_label.text()
-    assert 'sudo modprobe v4l2loopback exclusive_caps=1 card_label="adain-live"' in text
-    assert panel.error_label.isVisibleTo(panel) and text in window.messages and panel.vcam is None
+    command = 'sudo modprobe v4l2loopback exclusive_caps=1 card_label="adain-live"'
+    assert "No v4l2 loopback device" in panel.error_label.text() and panel.error_label.isVisibleTo(panel)
+    # the command is whole in its own field (not cut off by the panel's width), with a Copy button
+    assert panel.fix_row.isVisibleTo(panel) and panel.fix_row.command() == command
+    panel.fix_row.copy_button.click()
+    assert QApplication.clipboard().text() == command
+    # the status bar gets one short line pointing to the panel, not the command cut mid-way
+    note = next(m for m in window.messages if m.startswith("virtual camera"))
+    assert "Share group" in note and "modprobe" not in note and len(note) <= 100, note
+    assert window.messages[-1] == "command copied: paste it in a terminal" and panel.vcam is None
     done = window.inference.frames_done
     qtbot.waitUntil(lambda: window.inference.frames_done > done + 2, timeout=WAIT_MS)  # the app goes on
 
