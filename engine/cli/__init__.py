@@ -11,5 +11,6 @@ SUBCOMMANDS = {
     "train": ("engine.cli.train", "train the decoder (--model lite: distil the lite network)"),
     "evaluate": ("engine.cli.evaluate", "content/style/structure metrics of a decoder (paper Fig. 3)"),
     "encoder-scales": ("engine.cli.gatys", "recompute the encoder's Gatys normalisation"),
+    "learn": ("engine.cli.learn", "learn a style for the Real-time model (minutes on a CPU), cached for every command"),
     "live": ("engine.cli.live", "the stylized camera without a window: a local stream and/or a virtual camera"),
 }

@@ -34,6 +34,37 @@ def add_model_choice(p, default: str = "auto") -> None:
     p.add_argument("--lite", default=None, metavar="PATH",
                    help="lite model weights (default: models/lite.safetensors, else the trained "
                         "candidate models/lite_candidate.safetensors as a preview)")
+    add_learn_argument(p)
+
+
+def add_learn_argument(p) -> None:
+    """--no-learn, for the subcommands that stylize with the Real-time model (issue #28)."""
+    p.add_argument("--no-learn", dest="learn", action="store_false",
+                   help="Real-time model: neither use nor learn a network learned for the style "
+                        "(default: use one from `main.py learn` or the app when it exists)")
+
+
+def use_learned(stylizer, args) -> None:
+    """Let ``stylizer`` run networks learned for its styles (the shared disk cache), unless --no-learn."""
+    if getattr(stylizer, "lite", None) is None:
+        return
+    stylizer.use_learned = getattr(args, "learn", True)
+    if stylizer.use_learned:
+        from engine.runtime.learned import LearnedCache
+
+        stylizer.learned_lookup = LearnedCache().get
+
+
+def learned_note(stylizer) -> None:
+    """Say when the picture came from a learned network (and from which learning)."""
+    import sys
+
+    plan = getattr(stylizer, "plan", None)
+    learned = getattr(plan, "learned", None)
+    if learned is not None:
+        meta = learned.learned.meta
+        print(f"note: Real-time network learned for this style ({meta.get('steps', '?')} steps, "
+              f"{meta.get('created', '')})", file=sys.stderr)
 
 
 def model_of(args) -> str:

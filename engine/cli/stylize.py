@@ -1,14 +1,13 @@
 """``main.py stylize``: one image, every runtime control of the paper."""
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
-import torch
-
 from engine.errors import InputError
-from engine.media.imageio import load_image_rgb, resize_short_side, save_image_rgb
-from engine.runtime.stylizer import Stylizer, stylize_image
-from engine.cli.common import add_model_arguments, add_model_choice, add_palette_argument, model_note, model_of
+from engine.cli.common import add_model_arguments, add_model_choice, add_palette_argument, learned_note, model_note, \
+    model_of, use_learned
 from engine.cli.person_options import add_person_arguments, person_mode
 
 OUTPUT_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
@@ -36,6 +35,13 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    """Validate, stylize, save; one line on success: ``OUT: W×H, N.N s``."""
+    import torch
+
+    from engine.media.imageio import load_image_rgb, resize_short_side, save_image_rgb
+    from engine.runtime.stylizer import Stylizer, stylize_image
+
+    started = time.monotonic()
     out = Path(args.output)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(out, f"unsupported output format {out.suffix or '(none)'!r}; use .png or .jpg")
@@ -64,6 +70,7 @@ def run(args) -> int:
         stylizer = Stylizer(device=args.device, decoder=args.decoder, encoder=args.encoder,
                             style_side=args.style_size, model=model_of(args), lite=args.lite)
         model_note(stylizer, args)
+        use_learned(stylizer, args)
         stylizer.match_palette = args.palette
         if person is None:
             result = stylize_image(stylizer, content, styles, args.weights, args.alpha,
@@ -74,7 +81,9 @@ def run(args) -> int:
         raise InputError(None, str(exc)) from None
     except torch.cuda.OutOfMemoryError:
         raise InputError(args.content, "out of GPU memory; try a smaller --size or --device cpu") from None
+    learned_note(stylizer)
     save_image_rgb(result, out)
+    print(f"{out}: {result.shape[1]}×{result.shape[0]}, {time.monotonic() - started:.1f} s", file=sys.stderr)
     return 0
 
 

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import sys
+import time
 
 from engine.cli.common import add_palette_argument
 from engine.errors import InputError
-from engine.media.video import DEFAULT_CRF, output_format, probe_video, short_input_warning, stylize_video
+
+DEFAULT_CRF = 18  # engine.media.video.DEFAULT_CRF (not imported here: the parser stays light)
+LITE_SPEEDUP = 40  # the Real-time model vs VGG per frame on a CPU, 38–47× measured (docs/PERF.md)
 
 
 def add_arguments(p) -> None:
@@ -35,6 +38,8 @@ def add_arguments(p) -> None:
 
 
 def _check_args(args) -> None:
+    from engine.media.video import output_format
+
     if not 0.0 <= args.alpha <= 1.0:
         raise InputError(None, f"--alpha must be in [0, 1], got {args.alpha}")
     if args.weights is not None and len(args.weights) != len(args.style):
@@ -51,8 +56,10 @@ def _check_args(args) -> None:
 def run(args) -> int:
     import torch
 
+    from engine.media.video import probe_video, short_input_warning, stylize_video
+
     from engine.media.imageio import load_image_rgb
-    from engine.cli.common import model_note, model_of
+    from engine.cli.common import learned_note, model_note, model_of
     from engine.cli.person_options import person_mode
     from engine.nets.adain import blend_stats
     from engine.runtime.person_style import PersonFrames, set_split_styles
@@ -73,18 +80,87 @@ def run(args) -> int:
                                                    [1.0] * len(person_styles)), stylizer.plan.blended)
     except ValueError as exc:
         raise InputError(None, str(exc)) from None
+    _use_or_learn(stylizer, args, styles)
     stylizer.alpha = args.alpha
     stylizer.preserve_color = args.preserve_color
     stylizer.match_palette = args.palette
     stylizer.stabilize = args.stabilize == "on"
+    announce_cpu_time(stylizer, info, args.size)
     stylizer.reset()
+    started = time.monotonic()
     try:
         frames = stylizer if mode == "all" else PersonFrames(stylizer, mode)
         count = stylize_video(args.input, args.output, frames, size=args.size, crf=args.crf)
     except torch.cuda.OutOfMemoryError:
         raise InputError(args.input, "out of GPU memory; try a smaller --size or --device cpu") from None
-    print(f"{args.output}: {count} frames", file=sys.stderr)
+    print(f"{args.output}: {count} frames, {_duration(time.monotonic() - started)}", file=sys.stderr)
+    learned_note(stylizer)
     warning = short_input_warning(args.input, count, info.frames)
     if warning:
         print(warning, file=sys.stderr)
     return 0
+
+
+def _use_or_learn(stylizer, args, styles) -> None:
+    """Real-time model: run the network learned for this style; none cached yet → learn it first
+    on the clip's own frames (a progress bar), unless --no-learn."""
+    from engine.cli.common import use_learned
+
+    use_learned(stylizer, args)
+    if stylizer.lite is None or not stylizer.use_learned or stylizer.learned_key() is None or stylizer.plan.learned:
+        return
+    from pathlib import Path
+
+    from engine.cli.learn import learn_foreground
+    from engine.learn.content import video_pictures
+    from engine.learn.learner import DEFAULT_RECIPE, StyleLearner
+    from engine.runtime.learned import LearnedCache
+
+    print("learning the style for the Real-time model on the video's frames first (once; "
+          "--no-learn skips it)", file=sys.stderr)
+    contents = video_pictures(args.input, DEFAULT_RECIPE.photos, DEFAULT_RECIPE.size)
+    label = " + ".join(Path(s).stem for s in args.style)
+    learner = StyleLearner(styles, args.weights, contents, DEFAULT_RECIPE, label=label,
+                           base=(stylizer.lite.net, stylizer.lite.weights_id))
+    if learner.key != stylizer.learned_key():
+        return  # another base network or recipe: nothing to learn for this plan
+    learn_foreground(learner, LearnedCache())
+    stylizer.refresh_learned()
+
+
+def announce_cpu_time(stylizer, info, size: int | None, out=None) -> float | None:
+    """With the Quality (VGG) model on a CPU, say before starting how long the video will take
+    (one frame of the output size timed after a warm-up one) and name the faster model; returns
+    the seconds per frame, or None where nothing is said (GPU, Real-time model)."""
+    import numpy as np
+
+    from engine.media.video import output_size
+
+    if stylizer.device.type != "cpu" or stylizer.model != "vgg":
+        return None
+    width, height = output_size(info.width, info.height, size)
+    frame = np.full((height, width, 3), 128, np.uint8)
+    stabilize, stylizer.stabilize = stylizer.stabilize, False
+    try:
+        stylizer(frame)  # warm-up: the first call prepares the network
+        t0 = time.perf_counter()
+        stylizer(frame)
+        per_frame = time.perf_counter() - t0
+    finally:
+        stylizer.stabilize = stabilize
+    total = f"about {_duration(per_frame * info.frames)} for {info.frames} frames" if info.frames else \
+        "the number of frames is unknown"
+    print(f"video: {width}×{height} with the Quality (VGG) model on the CPU takes {per_frame:.1f} s a frame, "
+          f"{total}. The Real-time model is about {LITE_SPEEDUP}× faster: add --model lite",
+          file=out or sys.stderr, flush=True)
+    return per_frame
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 5 s``, ``1 h 02 min``."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -37,11 +37,12 @@ RECIPE_VERSION = "learn-v1"  # engine.learn's recipe; part of every key (bump wh
 
 
 def style_digest(style) -> str:
-    """Content hash of a style: a file's bytes, or an ``HxWx3`` uint8 array's pixels and shape."""
+    """Content hash of a style: its decoded pixels and shape (an ``HxWx3`` uint8 array, or an image
+    file, decoded), so a file and the same picture handed over as an array share their networks."""
     if isinstance(style, (str, os.PathLike)):
-        from .style_cache import file_digest
+        from engine.media.imageio import load_image_rgb
 
-        return file_digest(style)
+        style = load_image_rgb(style)
     arr = np.ascontiguousarray(style)
     h = hashlib.sha1(arr.tobytes())
     h.update(str(arr.shape).encode())

@@ -99,14 +99,15 @@ def test_key_depends_on_everything_it_should():
 
 
 def test_style_digest_follows_content_not_name(tmp_path):
-    a = tmp_path / "a.jpg"
-    a.write_bytes(b"same bytes")
-    b = tmp_path / "b.jpg"
-    b.write_bytes(b"same bytes")
-    assert style_digest(a) == style_digest(b)
-    b.write_bytes(b"other bytes")
-    assert style_digest(a) != style_digest(b)
+    from engine.media.imageio import load_image_rgb, save_image_rgb
+
     img = pattern_image(20, 30)
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    save_image_rgb(img, a)
+    save_image_rgb(img, b)
+    assert style_digest(a) == style_digest(b) == style_digest(load_image_rgb(a)) == style_digest(img)
+    save_image_rgb(pattern_image(20, 30, seed=1), b)
+    assert style_digest(a) != style_digest(b)
     assert style_digest(img) == style_digest(img.copy()) != style_digest(pattern_image(20, 30, seed=1))
 
 
