@@ -17,9 +17,21 @@ Typical use::
     st.alpha = 0.8
     out_bgr = st(frame_bgr)               # HxWx3 uint8 in, same size out
 """
-from engine.errors import InputError
-from engine.nets.adain import StyleStats, adain, blend_stats, mean_std
-from engine.runtime.stylizer import StylePlan, Stylizer, pick_device
+# Loaded on first use (PEP 562), so importing a light submodule (engine.errors, engine.cli.*)
+# does not import torch: ``main.py`` builds its parser and catches Ctrl-C in well under a second.
+_EXPORTS = {"InputError": "engine.errors", "StyleStats": "engine.nets.adain", "adain": "engine.nets.adain",
+            "blend_stats": "engine.nets.adain", "mean_std": "engine.nets.adain",
+            "StylePlan": "engine.runtime.stylizer", "Stylizer": "engine.runtime.stylizer",
+            "pick_device": "engine.runtime.stylizer"}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")
+
 
 __all__ = ["Stylizer", "StylePlan", "StyleStats", "InputError", "adain", "blend_stats", "mean_std",
            "pick_device"]

@@ -9,9 +9,6 @@ stops capture, inference and the outputs and exits 0.
 """
 from __future__ import annotations
 
-import signal
-import threading
-
 from engine.cli.common import add_palette_argument
 from engine.errors import InputError
 
@@ -77,39 +74,23 @@ def options_from_args(args):
 
 
 def run(args) -> int:
+    """Validate, load the styles, run until Ctrl-C/SIGTERM; a stop at any moment (even while the
+    model loads or a style encodes) ends with exit 0, port released (engine/cli/signals.py)."""
+    from engine.cli.signals import Interrupted, StopSignals
     from engine.media.imageio import load_image_rgb
     from engine.media.outputs.base import OutputError
     from engine.runtime.live import run_live
 
-    options = options_from_args(args)
-    options.styles = [load_image_rgb(s) for s in options.styles]  # bad style files fail here, in one line
-    stop = threading.Event()
-    with stop_on_signals(stop):
-        try:
-            return run_live(options, stop)
-        except OutputError as exc:
-            raise InputError(None, str(exc)) from None
-
-
-class stop_on_signals:  # noqa: N801 - used as a context manager
-    """Ctrl-C and SIGTERM set ``stop`` (a second Ctrl-C interrupts at once); restores the handlers."""
-
-    SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s)
-
-    def __init__(self, stop: threading.Event):
-        self.stop = stop
-        self.previous: dict = {}
-
-    def _handler(self, signum, frame) -> None:
-        if self.stop.is_set():
-            raise KeyboardInterrupt
-        self.stop.set()
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self.previous = {s: signal.signal(s, self._handler) for s in self.SIGNALS}
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for s, handler in self.previous.items():
-            signal.signal(s, handler)
+    own = StopSignals.active is None  # run directly (tests): these handlers are ours to restore
+    signals = StopSignals.current()
+    try:
+        options = options_from_args(args)
+        options.styles = [load_image_rgb(s) for s in options.styles]  # bad style files fail here, in one line
+        return run_live(options, signals.stop)
+    except OutputError as exc:
+        raise InputError(None, str(exc)) from None
+    except Interrupted:  # engine.runtime.live has said where it stopped
+        return 0
+    finally:
+        if own:
+            signals.restore()

@@ -39,6 +39,9 @@ class LiteRunner:
     @torch.inference_mode()
     def encode_style(self, rgb) -> LiteStyle:
         """``HxWx3`` uint8 RGB (already resized) → :class:`LiteStyle` (batch 1, fp32, on device)."""
+        import numpy as np
+
+        rgb = np.require(rgb, np.uint8, ("C_CONTIGUOUS", "WRITEABLE"))  # torch warns on read-only arrays
         x = torch.as_tensor(rgb).to(self.device).permute(2, 0, 1).unsqueeze(0).to(self.dtype) / 255.0
         x = _pad_to(x, 2 * STRIDE).contiguous(memory_format=self.memory_format)
         return self.net.encode_style(x).map(lambda t: t.float())
@@ -77,6 +80,11 @@ class LiteRunner:
         if self.openvino is not None:
             self.openvino.prepare(tuple(shape))
 
+    def close(self, timeout: float = 5.0) -> bool:
+        """Wait for a frame-path compile in the background to end (before the process exits);
+        True when none is left running."""
+        return self.openvino.close(timeout) if self.openvino is not None else True
+
     @torch.inference_mode()
     def frame(self, frame_bgr, style: LiteStyle, alpha: float):
         """``HxWx3`` uint8 BGR numpy → the same, stylized: through OpenVINO when it is ready for
@@ -91,8 +99,10 @@ class LiteRunner:
         if self._folded is None or self._folded[0] != key or self._folded[2] is not style:
             self._folded = (key, self.frame_net.fold(style, alpha), style)
         out = torch.empty(frame_bgr.shape, dtype=torch.uint8, device=self.device)
-        self.frame_net.stylize_frame(torch.from_numpy(np.ascontiguousarray(frame_bgr)), style, alpha,
-                                     self._folded[1], out)
+        # a read-only frame (the app's shared slots hand them out) is copied: torch.from_numpy
+        # would print its "non-writable NumPy array" UserWarning to the user's terminal
+        frame = np.require(frame_bgr, np.uint8, ("C_CONTIGUOUS", "WRITEABLE"))
+        self.frame_net.stylize_frame(torch.from_numpy(frame), style, alpha, self._folded[1], out)
         return out.cpu().numpy()
 
 

@@ -185,6 +185,7 @@ def run_live(options: LiveOptions, stop: threading.Event, stylizer_factory=None,
     device = pick_device(options.device)
     source = (opener or open_source)(options.source, camera=options.camera, stop=stop)  # stop cuts retries
     outputs: list = []
+    run = None
     try:
         width, height = source.size
         short = options.size or (512 if device.type == "cuda" else 256)
@@ -204,18 +205,25 @@ def run_live(options: LiveOptions, stop: threading.Event, stylizer_factory=None,
         run.start()
         try:
             code = _wait_and_report(run, outputs, stop, options.status_every, log)
-        finally:
+        finally:  # also when the caller's signal handler raised (engine/cli/signals.py)
             run.request_stop()
+            close_background = getattr(getattr(stylizer, "lite", None), "close", None)
+            if close_background is not None:
+                close_background(0)  # no new OpenVINO compile from now on (waited for below)
             for output in outputs:  # port and device first: a frame in flight may take a while
                 output.stop()
             run.stop()
-        log(f"live: stopped after {run.frames_done} frames")
+            if close_background is not None:
+                close_background(JOIN_TIMEOUT_S)
+            log(f"live: stopped after {run.frames_done} frames")
         return code
     finally:
         for output in outputs:
             output.stop()
         if source is not None:
             source.close()
+        if run is None and stop.is_set():
+            log("live: stopped before the first frame")
 
 
 def _start_outputs(options: LiveOptions, size: tuple[int, int], fps: float, log) -> list:
