@@ -19,6 +19,7 @@ QListWidget::item { color: #c9cad0; border-radius: 4px; padding: 2px; }
 QListWidget::item:selected { background: #3a3b42; }
 QLabel#hint { color: #8d8f98; font-size: 11px; }
 QLabel#value { color: #e9e9ec; min-width: 38px; }
+QLabel#command { color: #e4e5ea; background: #17181b; border: 1px solid #34353b; border-radius: 4px; padding: 3px 5px; }
 QStatusBar { background: #26272c; color: #c9cad0; border-top: 1px solid #34353b; }
 QStatusBar QLabel { color: #a9abb3; padding: 0 8px; }
 QPushButton, QToolButton { background: #33343a; border: 1px solid #44454c; border-radius: 4px; padding: 4px 10px;
@@ -29,7 +30,8 @@ QToolButton#record:checked { background: #d43c3c; color: white; border-color: #d
 QCheckBox::indicator, QListWidget::indicator { width: 13px; height: 13px; border: 1px solid #9a9ca4;
                                                border-radius: 3px; background: #2a2b30; }
 QCheckBox::indicator:hover, QListWidget::indicator:hover { border-color: #e98c3c; }
-QCheckBox::indicator:checked, QListWidget::indicator:checked { background: #e98c3c; border: 3px solid #5a3413; }
+QCheckBox::indicator:checked, QListWidget::indicator:checked { background: #e98c3c; border: 3px solid #5a3413;
+                                                               width: 9px; height: 9px; }  /* same outer size */
 QSlider::groove:horizontal { height: 4px; background: #44454c; border-radius: 2px; }
 QSlider::sub-page:horizontal { background: #e98c3c; border-radius: 2px; }
 QSlider::sub-page:horizontal:disabled { background: #6b6c72; }

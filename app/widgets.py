@@ -6,15 +6,15 @@
 - :class:`ElidedLabel`: one line of text that never widens its parent; when it does not fit it is
   shortened with "…" in the middle (the start says what happened, the end names the file) and the
   whole text becomes its tooltip.
-- :class:`CommandRow`: a command the user should run (the virtual camera's fix), shown whole in a
-  read-only field with a *Copy* button, instead of a label that cuts it off.
+- :class:`CommandRow`: a command the user should run (the virtual camera's fix), shown whole
+  (wrapped at its spaces) with a *Copy* button, instead of a label the panel's edge cuts off.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QWheelEvent
-from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QHBoxLayout, QLabel, QLineEdit, QSizePolicy,
-                               QToolButton, QWidget)
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QWheelEvent
+from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QHBoxLayout, QLabel, QSizePolicy, QToolButton,
+                               QWidget)
 
 
 class _WheelGuard(QObject):
@@ -96,8 +96,9 @@ class ElidedLabel(QLabel):
 
 
 class CommandRow(QWidget):
-    """A read-only field holding a command, and a *Copy* button that puts it on the clipboard.
-    ``copied`` carries a line for the status bar."""
+    """A command the user should run, whole (wrapped at its spaces, selectable, in a fixed-width
+    font), and a *Copy* button that puts it on the clipboard. ``copied`` carries a line for the
+    status bar."""
 
     copied = Signal(str)
 
@@ -105,17 +106,18 @@ class CommandRow(QWidget):
         super().__init__(parent)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        self.field = QLineEdit(readOnly=True)
+        self.field = QLabel(objectName="command", wordWrap=True)
+        self.field.setTextFormat(Qt.TextFormat.PlainText)
+        self.field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.field.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.field.setMinimumWidth(60)
         self.copy_button = QToolButton(text="Copy", toolTip="Copy the command to the clipboard")
         row.addWidget(self.field, 1)
-        row.addWidget(self.copy_button)
+        row.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
         self.copy_button.clicked.connect(self.copy)
 
     def set_command(self, command: str) -> None:
         self.field.setText(command)
-        self.field.setCursorPosition(0)  # the start of the command shows, not its end
-        self.field.setToolTip(command)
 
     def command(self) -> str:
         return self.field.text()

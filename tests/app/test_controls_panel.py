@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QStyle, QStyleOptionButton
 
 from conftest import random_decoder_state, smooth_image
 from window_kit import WAIT_MS, WindowFactory, wait_ready
@@ -112,12 +112,51 @@ def test_panel_fits_the_default_window_without_horizontal_scroll_and_shows_share
     assert video >= 700  # the picture keeps most of the window
 
 
+@pytest.fixture
+def themed():
+    """The app's dark theme (stylesheet, palette, Fusion) for one test, then the previous look."""
+    from app.theme import apply_theme
+
+    app = QApplication.instance()
+    style, palette = app.style().name(), app.palette()
+    apply_theme(app)
+    yield
+    app.setStyleSheet("")
+    app.setPalette(palette)
+    app.setStyle(style)
+
+
+def test_no_text_in_the_panel_is_cut_off_ticked_or_not(qtbot, make_window, themed):
+    """Every tick box shows its whole label in both states (a ticked box's thicker indicator must
+    not push the text past the box's width), and labels that neither wrap nor elide fit."""
+    win = make_window()
+    wait_ready(qtbot, win, 2)
+    boxes = win.panel.findChildren(QCheckBox)
+    assert len(boxes) >= 5
+    for state in (True, False):
+        for box in boxes:
+            box.blockSignals(True)  # the look only: no stream server, no virtual camera
+            box.setChecked(state)
+            box.blockSignals(False)
+        qtbot.wait(20)
+        for box in boxes:
+            option = QStyleOptionButton()
+            box.initStyleOption(option)
+            room = box.style().subElementRect(QStyle.SubElement.SE_CheckBoxContents, option, box).width()
+            assert room >= box.fontMetrics().horizontalAdvance(box.text()), (box.text(), state, room)
+    for label in win.panel.findChildren(QLabel):
+        if label.isVisibleTo(win.panel) and label.text() and not label.wordWrap() and not label.pixmap():
+            width = label.fontMetrics().horizontalAdvance(label.text())
+            assert label.contentsRect().width() >= width, (label.text(), label.contentsRect().width(), width)
+
+
 def test_long_status_messages_are_elided_with_the_whole_text_as_tooltip(qtbot, make_window):
     win = make_window()
+    qtbot.waitUntil(lambda: any(m.startswith("source:") for m in win.messages), timeout=WAIT_MS)
+    wait_ready(qtbot, win, 1)  # the start-up messages are out
     name = "snapshot_" + "very_long_folder_name_" * 8 + "20261207_153012.png"
     text = f"snapshot saved: /home/someone/Pictures/adain-live/{name} (640x480)"
     win.show_message(text)
-    qtbot.wait(20)
     label = win.message_label
     shown = label.text()
     assert label.full_text() == text and win.messages[-1] == text
