@@ -40,6 +40,20 @@ DEFAULT_PATTERN_SIZE = (640, 480)
 
 # --- files ----------------------------------------------------------------------------------
 
+FFMPEG_QUIET = "-8"  # AV_LOG_QUIET
+
+
+def quiet_ffmpeg_log() -> None:
+    """Keep the FFmpeg inside OpenCV from printing its own log ("moov atom not found" for a
+    truncated file) before our one-line error: OpenCV reads ``OPENCV_FFMPEG_LOGLEVEL`` when it
+    first opens a file or stream through FFmpeg, so this is called before every such open. A value
+    the user set (to debug a file) is kept, and ``main.py --verbose`` keeps FFmpeg's log."""
+    from .native_stderr import verbose
+
+    if not verbose():
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", FFMPEG_QUIET)
+
+
 class VideoFileSource(FrameSource):
     """A video file played in a loop at its own frame rate."""
 
@@ -50,6 +64,7 @@ class VideoFileSource(FrameSource):
         self.description = self.path.name
         self.loop = loop
         check_input_file(self.path, "an image or video")
+        quiet_ffmpeg_log()
         self._cap = cv2.VideoCapture(str(self.path))
         first = None
         if self._cap.isOpened():
@@ -357,6 +372,7 @@ def open_source(spec: int | str | os.PathLike | None, pattern_size: tuple[int, i
     if text.lower() == "pattern" or text.lower().startswith("pattern:"):
         return PatternSource(*(_pattern_size(text) or pattern_size or DEFAULT_PATTERN_SIZE))
     if text.lower().startswith(STREAM_PREFIXES):
+        quiet_ffmpeg_log()
         return CameraSource(text, r.width, r.height, r.fps, r.fourcc, stop=stop)
     return open_file_source(text)
 

@@ -49,7 +49,8 @@ class VideoInfo:
 
 
 def open_video(path: str | os.PathLike):
-    """Open ``path`` with PyAV and check it has a video track; every failure is an InputError.
+    """Open ``path`` with PyAV and check it has a video track; every failure is an InputError
+    (one line: FFmpeg's own log of the failed open is kept off the terminal).
 
     Returns the open input container (close it, or use it in ``with``).
     """
@@ -58,7 +59,8 @@ def open_video(path: str | os.PathLike):
     path = Path(path)
     check_input_file(path, "a video file")
     try:
-        container = av.open(str(path), "r")
+        with _ffmpeg_log_captured():  # FFmpeg's own "moov atom not found": the reason below says it
+            container = av.open(str(path), "r")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(path, f"not a readable video ({_ffmpeg_reason(exc)})") from None
     fmt = container.format.name
@@ -74,6 +76,18 @@ def open_video(path: str | os.PathLike):
         container.close()
         raise InputError(path, problem)
     return container
+
+
+def _ffmpeg_log_captured():
+    """A context in which PyAV keeps FFmpeg's log messages of this thread off the terminal (PyAV
+    12 prints them; later versions only when logging is switched on); ``--verbose`` keeps them."""
+    import contextlib
+
+    import av.logging
+
+    from .native_stderr import verbose
+
+    return contextlib.nullcontext() if verbose() else av.logging.Capture(local=True)
 
 
 def video_stream(container):

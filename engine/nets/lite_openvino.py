@@ -47,10 +47,32 @@ CACHED_SIZES = 3
 def openvino_available() -> bool:
     """Whether the ``openvino`` package loads (a dependency, but a platform may lack a wheel)."""
     try:
-        import openvino  # noqa: F401
+        import_openvino()
     except Exception:  # noqa: BLE001 - any failure to load the runtime means: use torch
         return False
     return True
+
+
+def import_openvino():
+    """``import openvino`` with its telemetry off (issue #29, item 16).
+
+    Importing ``openvino`` starts its usage telemetry, which, unless a consent file exists,
+    counts as consent and writes a client id and counters to ``~/intel`` (``openvino_ga_cid``,
+    ``stats``). The official opt-out writes a consent file there too, so instead the consent check
+    of ``openvino_telemetry`` answers "declined" for this process: nothing is written or sent.
+    Every import of OpenVINO in this project goes through here."""
+    _decline_openvino_telemetry()
+    import openvino
+
+    return openvino
+
+
+def _decline_openvino_telemetry() -> None:
+    try:
+        from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
+    except Exception:  # noqa: BLE001 - no telemetry package (or a new layout): nothing to turn off here
+        return
+    OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
 
 
 class LiteGraph(torch.nn.Module):
@@ -104,8 +126,7 @@ class OpenVinoLiteFrame:
     The first call exports the network to ONNX (~1 s on 2 cores, once per model)."""
 
     def __init__(self, frame_net: LiteFrameNet, threads: int | None = None):
-        import openvino as ov
-
+        ov = import_openvino()
         self.core = ov.Core()
         self.frame_net = frame_net
         self.threads = threads or torch.get_num_threads()
@@ -232,5 +253,5 @@ def try_openvino(frame_net: LiteFrameNet, device: torch.device) -> OpenVinoLiteF
         return None
 
 
-__all__ = ["LiteGraph", "OpenVinoLiteFrame", "openvino_available", "pad_frame", "style_inputs", "try_openvino",
-           "unshuffle"]
+__all__ = ["LiteGraph", "OpenVinoLiteFrame", "import_openvino", "openvino_available", "pad_frame", "style_inputs",
+           "try_openvino", "unshuffle"]

@@ -24,10 +24,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engine.media.native_stderr import drop_native_lines
+
 MODELS = {"general": "selfie_segmentation.tflite", "landscape": "selfie_segmentation_landscape.tflite"}
 MODEL_DIR = ("modules", "selfie_segmentation")
 #: the one install line that brings the model file (README, .ci/run)
 INSTALL_HINT = "pip install --no-deps mediapipe==0.10.14"
+XNNPACK_NOTICE = "Created TensorFlow Lite XNNPACK delegate"
 MODEL_ENV = "ADAIN_PERSON_MODEL"  # a .tflite path that replaces the installed one (tests, experiments)
 
 
@@ -85,8 +88,9 @@ class SelfieSegmenter:
         interpreter = _interpreter_class()
         path = model_path(kind)
         try:
-            self._net = interpreter(model_path=str(path), num_threads=threads)
-            self._net.allocate_tensors()
+            with drop_native_lines(XNNPACK_NOTICE):  # LiteRT's own notice, not for users (item 12)
+                self._net = interpreter(model_path=str(path), num_threads=threads)
+                self._net.allocate_tensors()
         except SegmentationUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - a damaged file or an incompatible runtime
