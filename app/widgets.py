@@ -60,7 +60,8 @@ def _scroll_area_of(widget: QWidget) -> QAbstractScrollArea | None:
 class ElidedLabel(QLabel):
     """A one-line label shortened with "…" to its width, the full text in its tooltip when shortened.
 
-    :meth:`full_text` is what was set; ``text()`` is what is shown."""
+    :meth:`full_text` is what was set; ``text()`` is what is shown. Empty, it hides itself, so two
+    of them side by side in a status bar leave all the room to the one that has something to say."""
 
     def __init__(self, text: str = "", mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle, parent=None):
         super().__init__(parent)
@@ -71,6 +72,7 @@ class ElidedLabel(QLabel):
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
         self._full = str(text)
+        self.setVisible(bool(self._full))
         self._refresh()
 
     def full_text(self) -> str:

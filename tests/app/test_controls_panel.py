@@ -167,6 +167,8 @@ def test_long_status_messages_are_elided_with_the_whole_text_as_tooltip(qtbot, m
     assert win.statusBar().width() <= win.width()  # the message never widens the window
     win.show_message("refused: notes.txt: not an image")
     assert label.text() == "refused: notes.txt: not an image" and label.toolTip() == ""
+    label.setText("")  # as when the message times out: the empty label leaves its room to others
+    assert not label.isVisible()
 
 
 # --- item 12: the status bar speaks to users ---------------------------------------------------------
