@@ -27,6 +27,7 @@ class StyleEntry:
     stats: object = None  # StyleStats once encoded
     weight: int = DEFAULT_WEIGHT  # slider value 0..100 (normalised over ticked styles)
     thumb: QPixmap | None = None
+    progress: float | None = None  # learning for the Real-time model (app/learning.py), 0..1
 
     @property
     def ready(self) -> bool:
@@ -53,6 +54,17 @@ def placeholder_pixmap(side: int = ICON) -> QPixmap:
     p.setFont(font)
     p.setPen(QColor(170, 170, 175))
     p.drawText(pm.rect(), Qt.AlignmentFlag.AlignCenter, "encoding")
+    p.end()
+    return pm
+
+
+def progress_pixmap(thumb: QPixmap, progress: float) -> QPixmap:
+    """``thumb`` with a learning-progress bar (``progress`` in [0, 1]) along its foot."""
+    pm = QPixmap(thumb)
+    p = QPainter(pm)
+    h = max(4, pm.height() // 10)
+    p.fillRect(0, pm.height() - h, pm.width(), h, QColor(20, 20, 24, 200))
+    p.fillRect(0, pm.height() - h, round(pm.width() * min(max(progress, 0.0), 1.0)), h, QColor(90, 200, 120))
     p.end()
     return pm
 
@@ -161,6 +173,23 @@ class StyleGallery(QWidget):
         if total <= 0:
             return {e.path: 1.0 / len(entries) for e in entries}
         return {e.path: e.weight / total for e in entries}
+
+    def set_progress(self, path: str, progress: float | None) -> None:
+        """Show learning progress (0..1) on a style's thumbnail (a bar along its foot and the
+        percentage after its name); None takes it away."""
+        entry = self.entries.get(path)
+        if entry is None or entry.thumb is None or getattr(entry, "progress", None) == progress:
+            return
+        entry.progress = progress
+        item = self._item(path)
+        self._updating = True  # not a tick change
+        if progress is None:
+            item.setIcon(QIcon(entry.thumb))
+            item.setText(_short(entry.name))
+        else:
+            item.setIcon(QIcon(progress_pixmap(entry.thumb, progress)))
+            item.setText(f"{_short(entry.name, 6)} {100 * progress:.0f}%")
+        self._updating = False
 
     # internals ---------------------------------------------------------------------------------
     def _item(self, path: str) -> QListWidgetItem:

@@ -63,6 +63,7 @@ class InferenceThread(StoppableThread):
         self._last_error = ""
         self._reset_requested = threading.Event()
         self._reload_requested = threading.Event()
+        self._learned_refresh = threading.Event()
         self._stale_controls = None  # controls of the model before a reload: not used with the new one
         self.state = "loading the model…"  # why frames are not stylized now, for the status bar; "" when they are
         self.stylizers_built = 0  # a new one starts a new frame-rate measurement
@@ -85,6 +86,10 @@ class InferenceThread(StoppableThread):
     def request_reload(self) -> None:
         """Build the stylizer again (another model was chosen) before the next frame."""
         self._reload_requested.set()
+
+    def request_learned_refresh(self) -> None:
+        """A learned Real-time network was prepared: use it from the next frame (app/learning.py)."""
+        self._learned_refresh.set()
 
     def reset_temporal_state(self) -> None:
         """The source changed: the stabilizer must not blend across the cut."""
@@ -194,6 +199,7 @@ class InferenceThread(StoppableThread):
                  index: int = 0) -> tuple[np.ndarray, bool]:
         try:
             self._apply_styles(stylizer, controls)
+            self._apply_learning(stylizer, controls)
             if self._reset_requested.is_set():
                 self._reset_requested.clear()
                 if callable(getattr(stylizer, "reset", None)):
@@ -232,8 +238,19 @@ class InferenceThread(StoppableThread):
         elif self._applied is not None and self._applied[0] == controls.style_keys and self._applied[2] is None:
             stylizer.set_weights(list(controls.weights))
         else:
-            stylizer.set_styles(list(controls.style_stats), list(controls.weights))
+            digests = list(controls.style_digests) if len(controls.style_digests) == len(controls.style_keys) else None
+            stylizer.set_styles(list(controls.style_stats), list(controls.weights), digests=digests)
         self._applied = key
+
+    def _apply_learning(self, stylizer, controls: Controls) -> None:
+        """Learned Real-time networks on or off, and one that became ready since the last frame."""
+        if not hasattr(stylizer, "refresh_learned"):
+            return
+        changed = stylizer.use_learned != controls.learn
+        stylizer.use_learned = controls.learn
+        if changed or self._learned_refresh.is_set():
+            self._learned_refresh.clear()
+            stylizer.refresh_learned()
 
     def _on_out_of_memory(self, stylizer, controls: Controls, src_shape) -> None:
         try:

@@ -30,6 +30,7 @@ class JobThread(StoppableThread):
     style_ready = Signal(str, object, object, bool)  # path, StyleStats (CPU), thumbnail RGB, cached
     style_failed = Signal(str, str)  # path, one-line reason
     snapshot_done = Signal(str, str)  # path ('' on failure), message
+    learned_ready = Signal(str, str)  # key of a learned network now prepared in the stylizer, error ('' if none)
     THUMB = 96
 
     def __init__(self, box: StylizerBox, cache_root=None):
@@ -39,10 +40,16 @@ class JobThread(StoppableThread):
         self._jobs: queue.PriorityQueue = queue.PriorityQueue()
         self._order = itertools.count()  # FIFO within a priority
         self.encode_intervals: list[tuple[float, float]] = []  # (start, end) of each real encode
+        self.digests: dict[str, str] = {}  # style path → content hash (keys learned networks)
 
     def add_style(self, path: str, urgent: bool = False) -> None:
         """Queue a style for encoding; ``urgent`` ones (ticked by the user) go first."""
         self._put(0 if urgent else 1, ("style", path))
+
+    def prepare_learned(self, key: str, cache_root: str, shape) -> None:
+        """Load the learned network ``key`` from the cache and build its frame graph for ``shape``
+        frames in the stylizer, off the frame path; ``learned_ready`` says when."""
+        self._put(0, ("learned", key, cache_root, shape))
 
     def snapshot(self, result: Result, path: str) -> None:
         self._put(0, ("snapshot", result, path))
@@ -62,12 +69,16 @@ class JobThread(StoppableThread):
             try:
                 if job[0] == "style":
                     self._encode(job[1])
+                elif job[0] == "learned":
+                    self._prepare_learned(*job[1:])
                 else:
                     self._snapshot(job[1], job[2])
             except Exception as exc:  # noqa: BLE001 - report, keep the thread alive
                 traceback.print_exc()
-                target = job[1] if job[0] == "style" else job[2]
-                if job[0] == "style":
+                target = job[1] if job[0] in ("style", "learned") else job[2]
+                if job[0] == "learned":
+                    self.learned_ready.emit(target, f"{type(exc).__name__}: {exc}")
+                elif job[0] == "style":
                     self.style_failed.emit(target, f"{target}: {type(exc).__name__}: {exc}")
                 else:
                     self.snapshot_done.emit("", f"snapshot failed: {exc}")
@@ -88,6 +99,9 @@ class JobThread(StoppableThread):
             self.style_failed.emit(path, str(exc))
             return
         thumb = make_thumbnail(rgb, self.THUMB)
+        from engine.runtime.learned import style_digest
+
+        self.digests[path] = style_digest(rgb)
         st = self.box.stylizer
         if st is None:
             self.style_failed.emit(path, f"{Path(path).name}: cannot encode styles, {self.box.error}")
@@ -98,6 +112,19 @@ class JobThread(StoppableThread):
         if not cached:
             self.encode_intervals.append((t0, time.monotonic()))
         self.style_ready.emit(path, stats, thumb, cached)
+
+    def _prepare_learned(self, key: str, cache_root: str, shape) -> None:
+        from engine.runtime.learned import LearnedCache
+
+        st = self.box.stylizer
+        learned = LearnedCache(cache_root).get(key)
+        if st is None or not hasattr(st, "prepare_learned"):
+            self.learned_ready.emit(key, "no Real-time model loaded")
+        elif learned is None:
+            self.learned_ready.emit(key, "the cached network is missing or broken; it will be learned again")
+        else:
+            st.prepare_learned(learned, tuple(shape) if shape is not None else None)
+            self.learned_ready.emit(key, "")
 
     def _snapshot(self, result: Result, path: str) -> None:
         from engine.media.imageio import save_image_rgb

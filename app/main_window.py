@@ -31,6 +31,7 @@ from .widgets import ElidedLabel, wheel_only_when_focused
 from .capture_worker import CaptureThread
 from .inference_worker import InferenceThread, StylizerBox, cpu_fallback
 from .job_worker import JobThread
+from .learning import StyleLearning
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STYLES_DIR = ROOT / "assets" / "styles"
@@ -46,7 +47,7 @@ class MainWindow(QMainWindow):
     def __init__(self, source=None, styles=None, device: str = "auto", settings: QSettings | None = None,
                  stylizer_factory=None, output_dir=None, style_cache_dir=None,
                  default_styles_dir: str | os.PathLike = DEFAULT_STYLES_DIR, opener=None, camera_lister=None,
-                 camera=None, model: str | None = None):
+                 camera=None, model: str | None = None, learned_cache_dir=None):
         super().__init__()
         self.settings = settings or QSettings("adain-live", "adain-live")
         self.messages: list[str] = []  # everything shown in the status bar, newest last
@@ -75,6 +76,12 @@ class MainWindow(QMainWindow):
         self._push_controls()
         self.inference.start()
         self.jobs.start()
+        self.learning = StyleLearning(self, learned_cache_dir)  # issue #28: learns the ticked style
+        self.learning.status_changed.connect(self.learning_label.setText)
+        self.learn_check.toggled.connect(self.learning.set_enabled)
+        self.learning.set_enabled(self.learn_check.isChecked())
+        self.jobs.learned_ready.connect(self.learning.on_learned_ready)
+        self.inference.stylizer_ready.connect(lambda *_: self.learning.forget_ready())
         self.library = StyleLibrary(self.gallery, self.jobs, self.settings, self.show_message)
         self.library.load(styles, Path(default_styles_dir))
         self.set_source(source if source is not None else self.settings.value("source", "0"))
@@ -119,12 +126,12 @@ class MainWindow(QMainWindow):
         p = self.panel
         self.alpha_slider, self.alpha_value = p.alpha_slider, p.alpha_value
         self.preserve_check, self.stabilize_check = p.preserve_check, p.stabilize_check
-        self.palette_check = p.palette_check
+        self.palette_check, self.learn_check = p.palette_check, p.learn_check
         self.gallery, self.blend_panel, self.person_control = p.gallery, p.blend_panel, p.person
         self.person_control.changed.connect(self._on_person_changed)
         self.alpha_slider.valueChanged.connect(self._on_alpha)
         for check, key in ((self.preserve_check, "preserve_color"), (self.palette_check, "palette"),
-                           (self.stabilize_check, "stabilize")):  # remembered as soon as changed
+                           (self.stabilize_check, "stabilize"), (self.learn_check, "learn")):  # remembered at once
             check.toggled.connect(lambda on, key=key: self._remember(key, bool(on)))
             check.toggled.connect(self._push_controls)
         self.gallery.changed.connect(self._on_gallery_changed)
@@ -153,6 +160,9 @@ class MainWindow(QMainWindow):
         self.record_label.setStyleSheet("color: #ff6b6b; font-weight: bold;")
         self.source_label = QLabel()
         self.device_label = QLabel("loading model…")
+        self.learning_label = ElidedLabel()  # "Learning Starry Night for Real-time — 40 %, about 1 min left"
+        self.learning_label.setObjectName("learning")
+        bar.addWidget(self.learning_label, 1)
         self.fps_label = QLabel("– fps")
         for w in (self.record_label, self.source_label, self.device_label, self.fps_label):
             bar.addPermanentWidget(w)
@@ -233,6 +243,8 @@ class MainWindow(QMainWindow):
                         palette=self.palette_check.isChecked(),
                         resolution=int(self.resolution_combo.currentData()), style_keys=styles[0],
                         style_stats=styles[1], weights=styles[2], stabilize=self.stabilize_check.isChecked(),
+                        style_digests=tuple(self.jobs.digests.get(p, "") for p in styles[0])
+                        if hasattr(self, "jobs") else (), learn=self.learn_check.isChecked(),
                         **self.person_control.fields())
 
     def _on_resolution_chosen(self, *_) -> None:
@@ -390,6 +402,7 @@ class MainWindow(QMainWindow):
         self.preserve_check.setChecked(_bool(s.value("preserve_color", False)))
         self.palette_check.setChecked(_bool(s.value("palette", True)))
         self.stabilize_check.setChecked(_bool(s.value("stabilize", True)))  # on unless turned off
+        self.learn_check.setChecked(_bool(s.value("learn", True)))
         auto_resolution = not s.contains("resolution")  # until the user picks one
         self._set_resolution(_int(s.value("resolution", 256), 256))
         self.person_control.restore(s)
@@ -406,6 +419,7 @@ class MainWindow(QMainWindow):
         s.setValue("preserve_color", self.preserve_check.isChecked())
         s.setValue("palette", self.palette_check.isChecked())
         s.setValue("stabilize", self.stabilize_check.isChecked())
+        s.setValue("learn", self.learn_check.isChecked())
         s.setValue("resolution", int(self.resolution_combo.currentData()))
         s.setValue("view_mode", self.view.mode)
         s.setValue("mirror", self.sources.mirror)
@@ -423,6 +437,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self._readout_timer.stop()
+        self.learning.shutdown()
         self._save_settings()
         self.outputs.shutdown()
         capture = self.capture

@@ -75,12 +75,17 @@ class ControlsPanel(QWidget):
         self.stabilize_check = QCheckBox("Stabilize (less flicker)")
         self.stabilize_check.setToolTip("Smooths each frame along the motion with the previous ones: "
                                         "less flicker for a few percent of the frame rate")
+        self.learn_check = QCheckBox("Learn styles for Real-time")
+        self.learn_check.setChecked(True)
+        self.learn_check.setToolTip("With the Real-time model on a CPU, learn the ticked style in the background "
+                                    "(a few minutes, once per style) so the fast model paints like the painting")
         checks = QGridLayout()  # two columns: one row of three would widen the panel
         checks.setContentsMargins(0, 0, 0, 0)
         checks.setVerticalSpacing(4)
         checks.addWidget(self.preserve_check, 0, 0)
         checks.addWidget(self.palette_check, 0, 1)
         checks.addWidget(self.stabilize_check, 1, 0, 1, 2)
+        checks.addWidget(self.learn_check, 2, 0, 1, 2)
         checks.setColumnStretch(2, 1)
         v.addLayout(checks)
         return group

@@ -47,6 +47,8 @@ class Controls:
     person_mode: str = "all"  # engine.runtime.person_style.MODES
     person_key: str = ""  # split mode: the person's style (a gallery path) …
     person_stats: object = None  # … and its StyleStats (CPU fp32)
+    style_digests: tuple[str, ...] = ()  # content hash per key (engine.runtime.learned.style_digest)
+    learn: bool = True  # Real-time model: run networks learned for the style (app/learning.py)
 
 
 @dataclass(frozen=True)

@@ -187,12 +187,15 @@ class Stylizer:
         return cached
 
     def set_styles(self, styles: list, weights: list[float] | None = None,
-                   masks: list[np.ndarray] | np.ndarray | torch.Tensor | None = None) -> StylePlan:
+                   masks: list[np.ndarray] | np.ndarray | torch.Tensor | None = None,
+                   digests: list[str] | None = None) -> StylePlan:
         """Prepare K styles (arrays, paths or :class:`StyleStats`) with weights (default equal).
 
         With ``masks`` (one ``HxW`` mask per style, values in [0,1] or 0..255) each style is
-        confined to its region instead of being blended. Raises ValueError/InputError on bad
-        input; the previous plan stays active in that case.
+        confined to its region instead of being blended. ``digests``: the styles' content hashes
+        (:func:`~engine.runtime.learned.style_digest`; computed here for arrays and paths) — they
+        key learned networks. Raises ValueError/InputError on bad input; the previous plan stays
+        active in that case.
         """
         if not styles:
             raise ValueError("at least one style is needed")
@@ -204,7 +207,10 @@ class Stylizer:
         mask_t = None
         if masks is not None:
             mask_t = _masks_tensor(masks, len(styles))
-        digests = tuple(style_digest(s) for s in styles) if self.lite is not None else ()
+        if digests is None:  # statistics carry no picture: no learned network for them
+            digests = [style_digest(s) if isinstance(s, (np.ndarray, str, os.PathLike)) else "" for s in styles] \
+                if self.lite is not None else ()
+        digests = tuple(digests)
         plan = StylePlan(stats, w, self._blend(list(stats), w), mask_t, digests)
         self._plan = plan = replace(plan, learned=self._learned_for(plan))
         return plan
@@ -225,7 +231,7 @@ class Stylizer:
         networks do not apply (the VGG model, CUDA, masks, styles given as statistics)."""
         plan = plan or self._plan
         if plan is None or self.lite is None or self.device.type == "cuda" or plan.masks is not None \
-                or len(plan.digests) != len(plan.styles):
+                or len(plan.digests) != len(plan.styles) or not all(plan.digests):
             return None
         return learned_key(list(plan.digests), plan.weights.tolist(), self.lite.weights_id, teacher_id(),
                            RECIPE_VERSION)
