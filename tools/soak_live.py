@@ -40,6 +40,13 @@ def proc_stats(pid: int) -> dict:
             "fds": len(os.listdir(f"/proc/{pid}/fd"))}
 
 
+def free_port() -> int:
+    """A port nobody listens on now (``--serve`` takes 1–65535, not 0 for "any")."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Client(threading.Thread):
     """A stream client: reads frames (``delay`` s apart), counts them; ``churn`` hangs up after each."""
 
@@ -97,7 +104,7 @@ class Client(threading.Thread):
 
 def start_live(args) -> tuple[subprocess.Popen, int, list[str]]:
     cmd = [sys.executable, str(ROOT / "main.py"), "live", "--source", args.source, "--style", args.style,
-           "--size", str(args.size), "--device", "cpu", "--serve", "127.0.0.1:0", "--status-every", "10"]
+           "--size", str(args.size), "--device", "cpu", "--serve", f"127.0.0.1:{free_port()}", "--status-every", "10"]
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []

@@ -54,13 +54,13 @@ def options_from_args(args):
         raise InputError(None, f"{len(args.weights)} weights for {len(args.style)} styles")
     if args.size is not None and not 32 <= args.size <= 4320:
         raise InputError(None, f"--size must be between 32 and 4320, got {args.size}")
-    if not args.serve and not args.virtual_cam:
+    if args.serve is None and not args.virtual_cam:
         raise InputError(None, "nothing to send the frames to: add --serve HOST:PORT and/or --virtual-cam")
-    if args.token is not None and not args.serve:
+    if args.token is not None and args.serve is None:
         raise InputError(None, "--token needs --serve")
     serve = None
     try:
-        if args.serve:
+        if args.serve is not None:  # an empty --serve is a bad port, not "no stream"
             serve = parse_bind(args.serve)
             check_access(*serve, args.token)
     except OutputError as exc:

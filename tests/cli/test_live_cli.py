@@ -47,6 +47,13 @@ class Lines:
         raise AssertionError(f"no line with {text!r} in {self.lines}")
 
 
+def free_port() -> int:
+    """A port nobody listens on now (``--serve`` takes 1–65535, not 0 for "any")."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def port_is_free(port: int) -> bool:
     """Nobody listens on ``port`` and a new server can bind it at once (with SO_REUSEADDR, as
     every server does: connections closed by the server leave TIME_WAIT entries behind)."""
@@ -82,7 +89,7 @@ def test_virtual_cam_without_a_device_is_one_line_with_the_fix():
 @pytest.mark.parametrize("sig, token", [(signal.SIGINT, None), (signal.SIGTERM, TOKEN)])
 def test_live_serves_a_stream_opencv_reads_and_stops_cleanly_on_a_signal(sig, token):
     args = ["--source", "pattern:160x120", "--style", str(STYLE), "--size", "48", "--device", "cpu",
-            "--serve", "127.0.0.1:0", "--status-every", "1"] + (["--token", token] if token else [])
+            "--serve", f"127.0.0.1:{free_port()}", "--status-every", "1"] + (["--token", token] if token else [])
     proc = live(*args)
     out, err = Lines(proc.stdout), Lines(proc.stderr)
     try:

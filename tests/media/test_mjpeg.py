@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from engine.media.outputs.base import OutputError
-from engine.media.outputs.mjpeg import BOUNDARY, MjpegServer, check_access, is_loopback, parse_bind
+from engine.media.outputs.mjpeg import BOUNDARY, MjpegServer, ServerLimits, check_access, is_loopback, parse_bind
 
 
 def numbered_frame(i: int, size=(160, 120), noise: bool = False) -> np.ndarray:
@@ -179,7 +179,7 @@ def test_a_slow_client_drops_frames_without_slowing_the_producer_or_other_client
 
 
 def test_a_stalled_client_is_dropped_and_disconnects_leave_no_threads(server):
-    s = server(send_timeout=1.0)
+    s = server(limits=ServerLimits(send_timeout=1.0))
     before = threading.active_count()
     with Producer(s, rate=30, size=(320, 240), noise=True) as producer:
         stalled = StreamReader(s.port, rcvbuf=4096)  # never reads a frame
@@ -266,9 +266,14 @@ def test_bind_parsing_and_loopback_rules():
     assert parse_bind(":8080") == ("127.0.0.1", 8080)
     assert parse_bind("0.0.0.0:9000") == ("0.0.0.0", 9000)
     assert parse_bind("[::1]:9000") == ("::1", 9000)
-    for bad in ("host:", "127.0.0.1:99999", "abc"):
-        with pytest.raises(OutputError):
+    assert parse_bind("127.0.0.1:1") == ("127.0.0.1", 1) and parse_bind(":65535") == ("127.0.0.1", 65535)
+    # ports are ASCII digits 1-65535: str.isdigit() also takes "²" (int() then fails) and "٣٣٣" (333)
+    for bad in ("host:", "127.0.0.1:99999", "abc", "127.0.0.1:²", "127.0.0.1:٣٣٣", "127.0.0.1:８０", ":0",
+                ":70000", "", " ", "127.0.0.1:", "127.0.0.1:+80", "127.0.0.1:-1", "127.0.0.1: 80",
+                "127.0.0.1:8080\n9090", "127.0.0.1:0x50", "127.0.0.1:800000"):
+        with pytest.raises(OutputError) as info:
             parse_bind(bad)
+        assert str(info.value).startswith("--serve ") and "\n" not in str(info.value), bad
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("myhost")
     check_access("127.0.0.1", 80, None)

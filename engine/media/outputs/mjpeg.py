@@ -14,16 +14,26 @@ Threads: one accepts connections, each client has its own (stdlib ``ThreadingHTT
 client thread waits on the newest-frame slot and writes the newest frame as JPEG, encoded at most
 once per frame by whichever client needs it first, never by the caller of :meth:`MjpegServer.put`
 (the inference thread). A slow client gets the newest frame whenever it is ready for one, so frames
-are dropped for it alone; a client that reads nothing for :data:`SEND_TIMEOUT_S` is disconnected;
-a disconnect is a normal event, never an error.
+are dropped for it alone; a client that takes longer than :data:`SEND_TIMEOUT_S` for one frame is
+disconnected; a disconnect is a normal event, never an error.
+
+Bounds (:class:`ServerLimits`), all before the token is looked at: open connections in total and
+per client address (one over a cap gets 503 without a thread), a deadline for the whole request
+line and headers (408) and a cap on their bytes (431) (:mod:`.http_guard`), a listen backlog at
+least as large as the connection cap; at most ``max_viewers`` stream viewers, where a newcomer takes the slot
+of a viewer stuck in one write for ``evict_after`` s (:mod:`.viewers`). Every response says that
+no other site may embed it (``Cross-Origin-Resource-Policy``, ``frame-ancestors``).
 """
 from __future__ import annotations
 
 import hmac
 import html
+import io
 import ipaddress
+import re
 import socket
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -32,13 +42,24 @@ import numpy as np
 from engine.slots import NewestSlot
 
 from .base import OutputError
+from .http_guard import (SECURITY_HEADERS, ConnectionLimiter, RequestRefused, plain_response,
+                         read_request_head, send_quietly)
+from .viewers import ViewerSlots
 
 DEFAULT_HOST = "127.0.0.1"
 SEND_TIMEOUT_S = 10.0  # a client that takes longer to accept one frame is dropped
+EVICT_AFTER_S = 1.0  # with every slot taken, a viewer this long in one write gives its slot to a newcomer
+ADMIT_WAIT_S = 1.5  # how long a newcomer waits for a slot before 503
+REQUEST_DEADLINE_S = 5.0  # the request line and headers must all arrive within this (else 408)
+MAX_REQUEST_BYTES = 16 * 1024  # … and fit in this (else 431)
+MAX_CONNECTIONS = 32  # open connections at once (over: 503, no thread)
+MAX_CONNECTIONS_PER_CLIENT = 16  # … from one address
+LISTEN_BACKLOG = 512  # connects the kernel queues for the accepting thread (a burst, at least MAX_CONNECTIONS)
 KEEPALIVE_S = 2.0  # resend the newest frame this often while no new one comes (stalled source)
 POLL_S = 0.25  # how often a waiting client thread looks at the stop flag
 SEND_BUFFER_BYTES = 64 * 1024  # kernel send buffer per client (Linux doubles it): see _Handler.setup
 MAX_STREAM_CLIENTS = 8
+_PORT = re.compile(r"[0-9]{1,5}")
 MIN_TOKEN_LENGTH = 8
 JPEG_QUALITY = 85
 BOUNDARY = "adainliveframe"
@@ -47,14 +68,17 @@ PATHS = ("/", "/stream.mjpg", "/snapshot.jpg")
 
 
 def parse_bind(text: str) -> tuple[str, int]:
-    """``PORT``, ``:PORT``, ``HOST:PORT`` or ``[IPv6]:PORT`` → (host, port); default host 127.0.0.1."""
+    """``PORT``, ``:PORT``, ``HOST:PORT`` or ``[IPv6]:PORT`` → (host, port); default host 127.0.0.1.
+    The port is ASCII digits, 1 to 65535 (not ``²`` or ``٣``, which ``str.isdigit`` accepts)."""
     raw = text.strip()
     host, sep, port = raw.rpartition(":")
     if not sep:
         host, port = "", raw
     host = host.strip("[]") or DEFAULT_HOST
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise OutputError(f"--serve {text}: expected HOST:PORT, for example 127.0.0.1:8080")
+    if not _PORT.fullmatch(port) or not 1 <= int(port) <= 65535:
+        shown = text if text.isprintable() and text else ascii(text)
+        raise OutputError(f"--serve {shown}: expected HOST:PORT with a port from 1 to 65535, "
+                          f"for example 127.0.0.1:8080")
     return host, int(port)
 
 
@@ -80,23 +104,36 @@ def check_access(host: str, port: int, token: str | None) -> None:
                           f"--token T (clients then open …/stream.mjpg?token=T), or serve on 127.0.0.1")
 
 
+@dataclass(frozen=True)
+class ServerLimits:
+    """What one client may cost the server (the defaults suit a user; tests set them small)."""
+
+    max_viewers: int = MAX_STREAM_CLIENTS  # stream clients at once
+    send_timeout: float = SEND_TIMEOUT_S  # seconds for one frame's write, else the viewer is dropped
+    evict_after: float = EVICT_AFTER_S  # seconds in one write after which a newcomer may take the slot
+    admit_wait: float = ADMIT_WAIT_S  # seconds a newcomer waits for a slot before 503
+    max_connections: int = MAX_CONNECTIONS  # open connections at once (the listen backlog is at least this)
+    max_connections_per_client: int = MAX_CONNECTIONS_PER_CLIENT  # … from one address
+    request_deadline: float = REQUEST_DEADLINE_S  # seconds for the request line and all headers
+    max_request_bytes: int = MAX_REQUEST_BYTES  # bytes of request line and headers
+
+
 class MjpegServer:
     """The stream server. ``start()`` binds (raises :class:`OutputError` with the reason),
     ``put(frame)`` offers an ``HxWx3`` uint8 BGR frame (never blocks), ``stop()`` ends every
     client and releases the port."""
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = 0, token: str | None = None,
-                 quality: int = JPEG_QUALITY, max_clients: int = MAX_STREAM_CLIENTS,
-                 send_timeout: float = SEND_TIMEOUT_S):
+                 quality: int = JPEG_QUALITY, limits: ServerLimits | None = None):
         check_access(host, port, token)
         self.host, self.requested_port, self.token = host, port, token or None
-        self.quality, self.max_clients, self.send_timeout = quality, max_clients, send_timeout
+        self.quality, self.limits = quality, limits or ServerLimits()
         self.frames = NewestSlot()
         self.frames_served = 0  # JPEG frames written to stream clients, all together
         self._jpeg_lock = threading.Lock()
         self._jpeg: tuple[int, bytes] = (0, b"")
-        self._clients_lock = threading.Lock()
-        self._clients: set[socket.socket] = set()
+        self.viewers = ViewerSlots(self.limits.max_viewers, self.limits.evict_after, self.limits.admit_wait)
+        self.connections = ConnectionLimiter(self.limits.max_connections, self.limits.max_connections_per_client)
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -104,12 +141,18 @@ class MjpegServer:
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "MjpegServer":
         server_class = _Server6 if ":" in self.host else _Server
+        httpd = server_class((self.host, self.requested_port), _Handler, bind_and_activate=False)
+        httpd.owner = self
+        # A burst of connects waits in the kernel's queue until the accepting thread takes it (which
+        # then answers those over the caps at once); a full queue drops them for a 1-s SYN retry.
+        httpd.request_queue_size = max(LISTEN_BACKLOG, self.limits.max_connections)
         try:
-            httpd = server_class((self.host, self.requested_port), _Handler)
+            httpd.server_bind()
+            httpd.server_activate()
         except OSError as exc:
+            httpd.server_close()
             reason = exc.strerror or str(exc)
             raise OutputError(f"{self.host}:{self.requested_port}: cannot serve the stream ({reason})") from exc
-        httpd.owner = self
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": POLL_S},
                                         name="mjpeg-server", daemon=True)
@@ -124,9 +167,8 @@ class MjpegServer:
         if httpd is None:
             return
         httpd.shutdown()  # returns once serve_forever has ended
-        with self._clients_lock:
-            for conn in self._clients:
-                _shutdown_socket(conn)  # unblocks a client thread stuck in sendall
+        self.viewers.close()  # unblocks a client thread stuck in sendall
+        self.connections.shutdown_all()  # … and one still reading its request
         httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -147,8 +189,7 @@ class MjpegServer:
     @property
     def clients(self) -> int:
         """Stream clients connected now."""
-        with self._clients_lock:
-            return len(self._clients)
+        return len(self.viewers)
 
     @property
     def url(self) -> str:
@@ -194,17 +235,6 @@ class MjpegServer:
                 self._jpeg = (seq, buf.tobytes())
             return self._jpeg
 
-    def enter_stream(self, conn: socket.socket) -> bool:
-        with self._clients_lock:
-            if len(self._clients) >= self.max_clients or self._stopping.is_set():
-                return False
-            self._clients.add(conn)
-            return True
-
-    def leave_stream(self, conn: socket.socket) -> None:
-        with self._clients_lock:
-            self._clients.discard(conn)
-
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
@@ -213,6 +243,24 @@ class MjpegServer:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     owner: MjpegServer
+
+    def process_request(self, request, client_address) -> None:
+        """On the accepting thread: a connection over a cap gets 503 and no thread."""
+        if not self.owner.connections.acquire(request, client_address[0]):
+            send_quietly(request, plain_response(503, {"Retry-After": "5"}))
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)  # starts the client's thread
+        except BaseException:
+            self.owner.connections.release(request)
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.owner.connections.release(request)
 
     def handle_error(self, request, client_address) -> None:
         import sys
@@ -232,11 +280,10 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "adain-live"
     sys_version = ""
     protocol_version = "HTTP/1.0"  # one request per connection; the stream ends with the connection
-    timeout = SEND_TIMEOUT_S  # socket timeout: a client that stops reading is dropped
+    timeout = None  # handle() sets the socket's timeouts: the request's deadline, then send_timeout
     server: _Server
 
     def setup(self) -> None:
-        self.timeout = self.server.owner.send_timeout  # read by StreamRequestHandler.setup
         # A small send buffer: what the kernel holds for a slow client is about one frame, so it
         # gets the newest frame when it reads, not one from seconds ago (autotuned buffers on
         # loopback grow to megabytes, dozens of frames).
@@ -247,6 +294,19 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def handle(self) -> None:
+        """Read the request head within the deadline and byte cap, then answer it from memory."""
+        limits = self.server.owner.limits
+        try:
+            head = read_request_head(self.connection, limits.request_deadline, limits.max_request_bytes)
+        except RequestRefused as exc:
+            return send_quietly(self.connection, plain_response(exc.status), timeout=1.0)
+        except OSError:
+            return  # reset or shut down while reading: nothing to answer
+        if not head:
+            return
+        self.connection.settimeout(limits.send_timeout)  # each frame's write must end within it
+        self.rfile.close()
+        self.rfile = io.BytesIO(head)
         try:
             super().handle()
         except (ConnectionError, TimeoutError):
@@ -291,25 +351,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _common_headers(self, content_type: str) -> None:
         self.send_header("Content-Type", content_type)
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Referrer-Policy", "no-referrer")
-        self.send_header("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
+        for key, value in SECURITY_HEADERS.items():
+            self.send_header(key, value)
 
     def _stream(self, owner: MjpegServer, send_body: bool) -> None:
-        if not owner.enter_stream(self.connection):
+        viewer = None if owner.stopping else owner.viewers.enter(self.connection)
+        if viewer is None:
             return self._reply(503, b"too many stream clients\n", send_body, {"Retry-After": "5"})
         try:
-            self.send_response(200)
-            self._common_headers(f"multipart/x-mixed-replace; boundary={BOUNDARY}")
-            self.send_header("Connection", "close")
-            self.end_headers()
+            with viewer.writing():
+                self.send_response(200)
+                self._common_headers(f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+                self.send_header("Connection", "close")
+                self.end_headers()
             if send_body:
-                self._send_frames(owner)
+                self._send_frames(owner, viewer)
         finally:
-            owner.leave_stream(self.connection)
+            owner.viewers.leave(viewer)
 
-    def _send_frames(self, owner: MjpegServer) -> None:
+    def _send_frames(self, owner: MjpegServer, viewer) -> None:
         sent_seq, idle = 0, 0.0
         while not owner.stopping:
             if owner.frames.wait_newer(sent_seq, POLL_S) is None:
@@ -322,7 +382,8 @@ class _Handler(BaseHTTPRequestHandler):
             sent_seq, jpeg = item
             idle = 0.0
             head = (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n").encode()
-            self.wfile.write(head + jpeg + b"\r\n")
+            with viewer.writing():
+                self.wfile.write(head + jpeg + b"\r\n")
             owner.frames_served += 1
 
 
@@ -349,9 +410,3 @@ def _host_name(host_header: str) -> str:
         return host_header[1:].partition("]")[0]
     return host_header.rpartition(":")[0] if host_header.count(":") == 1 else host_header
 
-
-def _shutdown_socket(conn: socket.socket) -> None:
-    try:
-        conn.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
