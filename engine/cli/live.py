@@ -73,6 +73,17 @@ def options_from_args(args):
                        model=args.model or args.model_default, lite=args.lite)
 
 
+def _learning(args, options, names):
+    """The style learned for the Real-time model beside the stream (issue #28), unless --no-learn."""
+    if not getattr(args, "learn", True):
+        return None
+    from pathlib import Path
+
+    from engine.learn.live import LiveLearning
+
+    return LiveLearning(options.styles, options.weights, " + ".join(Path(str(n)).stem for n in names))
+
+
 def run(args) -> int:
     """Validate, load the styles, run until Ctrl-C/SIGTERM; a stop at any moment (even while the
     model loads or a style encodes) ends with exit 0, port released (engine/cli/signals.py)."""
@@ -85,8 +96,9 @@ def run(args) -> int:
     signals = StopSignals.current()
     try:
         options = options_from_args(args)
+        names = list(options.styles)
         options.styles = [load_image_rgb(s) for s in options.styles]  # bad style files fail here, in one line
-        return run_live(options, signals.stop)
+        return run_live(options, signals.stop, companion=_learning(args, options, names))
     except OutputError as exc:
         raise InputError(None, str(exc)) from None
     except Interrupted:  # engine.runtime.live has said where it stopped

@@ -68,9 +68,10 @@ def processing_size(width: int, height: int, short_side: int) -> tuple[int, int]
 class LiveRun:
     """The threads of one live run. Build, :meth:`start`, then :meth:`stop` (idempotent)."""
 
-    def __init__(self, source, stylizer, out_size: tuple[int, int], outputs: list, log=print):
+    def __init__(self, source, stylizer, out_size: tuple[int, int], outputs: list, log=print, companion=None):
         self.source, self.stylizer, self.out_size = source, stylizer, out_size
         self.outputs = outputs
+        self.companion = companion  # sees each processed frame (e.g. learning the style, issue #28)
         self.log = log
         self.frames = NewestSlot()
         self.frames_read = 0
@@ -151,6 +152,8 @@ class LiveRun:
             for output in self.outputs:
                 output.put(out)
             self.frames_done += 1
+            if self.companion is not None:
+                self.companion.on_frame(frame)
 
     def _stylize(self, frame: np.ndarray) -> np.ndarray:
         try:
@@ -166,13 +169,16 @@ class LiveRun:
 
 
 def run_live(options: LiveOptions, stop: threading.Event, stylizer_factory=None, out=None,
-             opener=None) -> int:
+             opener=None, companion=None) -> int:
     """Run until ``stop`` is set; returns the exit code (0 after a clean stop).
 
     Raises :class:`~engine.errors.InputError` (bad source or style) and
     :class:`~engine.media.outputs.base.OutputError` (port in use, no virtual camera device) before
     anything runs. ``stylizer_factory(device)`` builds the stylizer and ``opener(spec, camera=,
     stop=)`` opens the source (default :func:`~engine.media.sources.open_source`; tests pass fakes).
+    ``companion``: runs beside the stream (``start(stylizer)``, ``on_frame(bgr)`` from the inference
+    thread, ``tick(log)`` from this thread twice a second, ``close()`` at the stop), e.g.
+    :class:`engine.learn.live.LiveLearning`, which learns the style in the background.
     """
     from engine.media.sources import open_source
     from engine.runtime.stylizer import pick_device
@@ -200,13 +206,17 @@ def run_live(options: LiveOptions, stop: threading.Event, stylizer_factory=None,
             return 0
         log(f"live: {source.description} {width}x{height} at {source.fps:.0f} fps → stylized at "
             f"{size[0]}x{size[1]}; Ctrl-C stops")
-        run = LiveRun(source, stylizer, size, outputs, log)
+        run = LiveRun(source, stylizer, size, outputs, log, companion)
         source = None  # the capture thread owns and closes it now
+        if companion is not None:
+            companion.start(stylizer)
         run.start()
         try:
-            code = _wait_and_report(run, outputs, stop, options.status_every, log)
+            code = _wait_and_report(run, outputs, stop, options.status_every, log, companion)
         finally:  # also when the caller's signal handler raised (engine/cli/signals.py)
             run.request_stop()
+            if companion is not None:
+                companion.close()  # a learning process ends within a second
             close_background = getattr(getattr(stylizer, "lite", None), "close", None)
             if close_background is not None:
                 close_background(0)  # no new OpenVINO compile from now on (waited for below)
@@ -247,11 +257,14 @@ def _start_outputs(options: LiveOptions, size: tuple[int, int], fps: float, log)
     return outputs
 
 
-def _wait_and_report(run: LiveRun, outputs: list, stop: threading.Event, every: float, log) -> int:
+def _wait_and_report(run: LiveRun, outputs: list, stop: threading.Event, every: float, log,
+                     companion=None) -> int:
     """Print the status every ``every`` s until ``stop`` (→ 0) or the source ends (→ 1)."""
     started = last_t = time.monotonic()
     last_done = 0
     while not stop.wait(min(every, 0.5)):
+        if companion is not None:
+            companion.tick(log)
         if not run.alive:
             log("live: the source stopped delivering frames")
             return 1
