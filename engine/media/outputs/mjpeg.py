@@ -20,9 +20,10 @@ disconnected; a disconnect is a normal event, never an error.
 Bounds (:class:`ServerLimits`), all before the token is looked at: open connections in total and
 per client address (one over a cap gets 503 without a thread), a deadline for the whole request
 line and headers (408) and a cap on their bytes (431) (:mod:`.http_guard`), a listen backlog at
-least as large as the connection cap; at most ``max_viewers`` stream viewers, where a newcomer takes the slot
-of a viewer stuck in one write for ``evict_after`` s (:mod:`.viewers`). Every response says that
-no other site may embed it (``Cross-Origin-Resource-Policy``, ``frame-ancestors``).
+least as large as the connection cap; at most ``max_viewers`` stream viewers, where a newcomer
+takes the slot of a viewer stuck in one write for ``evict_after`` s (:mod:`.viewers`). Every
+response says that no other site may embed it (``Cross-Origin-Resource-Policy``,
+``frame-ancestors``).
 """
 from __future__ import annotations
 
