@@ -35,6 +35,8 @@ def add_arguments(p) -> None:
     p.add_argument("--json", default=None, metavar="OUT", help="write the results as JSON")
     add_model_arguments(p)
     p.add_argument("--lite", default=None, metavar="PATH", help="lite weights (default: models/lite.safetensors)")
+    p.add_argument("--no-learn", dest="learn", action="store_false",
+                   help="lite modes: the base network even when one was learned for --style (main.py learn)")
 
 
 def validate(args) -> None:

@@ -76,6 +76,7 @@ class BenchOptions:
     decoder: str | None = None
     encoder: str | None = None
     lite: str | None = None  # lite weights (None: models/lite.safetensors, random if missing)
+    learn: bool = True  # lite modes: a network learned for `style` (main.py learn) when one is cached
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -40,9 +40,24 @@ def lite_stylizer(args, device: torch.device, style_rgb: np.ndarray):
     else:
         st = Stylizer(device=device, lite_net=random_lite(), style_side=args.style_size)
         note = "lite weights: random (no trained lite model found): speed only"
-    st.set_styles([style_rgb])
+    if getattr(args, "learn", True):  # a network learned for this style (main.py learn), when cached
+        from engine.runtime.learned import LearnedCache
+
+        st.learned_lookup = LearnedCache().get
+    from engine.runtime.learned import style_digest
+
+    # the style file's own digest: style_rgb was resized to the style side, which changes its pixels
+    st.set_styles([style_rgb], digests=[style_digest(args.style)] if getattr(args, "style", None) else None)
     st.alpha = args.alpha
+    if st.plan.learned is not None:
+        note += f"; the network learned for this style ({st.plan.learned.learned.meta.get('steps', '?')} steps)"
     return st, note
+
+
+def frame_runner(stylizer):
+    """The LiteRunner that paints the current plan's frames (a learned network's, or the base one)."""
+    plan = stylizer.plan
+    return plan.learned.runner if plan is not None and plan.learned is not None else stylizer.lite
 
 
 class OnnxLitePipeline:
@@ -97,7 +112,7 @@ class LiteFrames:
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         if frame.shape not in self._sizes:
-            self.stylizer.lite.prepare_frames(frame.shape)
+            frame_runner(self.stylizer).prepare_frames(frame.shape)
             self._sizes.add(frame.shape)
         return self.stylizer(frame)
 
@@ -125,13 +140,13 @@ def build_lite_pipelines(args, device: torch.device, style_rgb: np.ndarray) -> t
     pipes = {"lite": LiteFrames(st)} if "lite" in modes else {}
     if "lite-torch" in modes:
         plain, _ = lite_stylizer(args, device, style_rgb)
-        plain.lite.use_openvino = False
+        frame_runner(plain).use_openvino = False
         pipes["lite-torch"] = plain
     if "lite-onnx" in modes:
         if device.type != "cpu":
             raise InputError(None, "bench mode lite-onnx runs on the CPU only (use --device cpu)")
         pipes["lite-onnx"] = OnnxLitePipeline(st, torch.get_num_threads())
-    notes = [note, f"lite frame path (mode lite): {st.lite.backend}"]
+    notes = [note, f"lite frame path (mode lite): {frame_runner(st).backend}"]
     return pipes, [*notes, f"lite network: {gmac(st.lite.net.config):.3f} GMAC per 640×480 picture, "
                          f"{gmac(st.lite.net.config, 480 + 2 * MARGIN, 640 + 2 * MARGIN):.3f} with its "
                          f"{MARGIN}-px reflected margin "
