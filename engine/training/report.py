@@ -48,15 +48,16 @@ def markdown_report(result: dict) -> str:
              f"λ = {st['style_weight']:g}; {st['device']}, {st['threads']} threads, torch {st['torch']}; "
              f"run took {result['wall_seconds'] / 60:.1f} min.", "",
              f"| method | pairs | content loss | style loss | structure | style ÷ content image "
-             f"(geo-mean) | structure ÷ {ref} (geo-mean, pairs) | s / pair |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             f"(geo-mean) | texture ÷ content image (geo-mean) | structure ÷ {ref} (geo-mean, pairs) | s / pair |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, s in result["summary"].items():
         sr_txt = f"{_fmt(s['structure_ratio_gmean'])} ({s['structure_ratio_pairs']})" \
             if s.get("structure_ratio_pairs") else "–"
         secs = f"{s['seconds_mean']:.1f}" if s["seconds_mean"] > 0 else "–"
         lines.append(f"| {name} | {s['pairs']} | {_fmt(s['content_loss_mean'])} | "
                      f"{_fmt(s['style_loss_mean'])} | {_fmt(s['structure_mean'])} | "
-                     f"{_fmt(s['style_ratio_gmean'])} | {sr_txt} | {secs} |")
+                     f"{_fmt(s['style_ratio_gmean'])} | {_fmt(s.get('texture_ratio_gmean', float('nan')))} | "
+                     f"{sr_txt} | {secs} |")
     lines += ["", "Losses and structure: arithmetic means over each row's pairs (rows with fewer "
               "pairs are not directly comparable); ratios: per pair, then the geometric mean over the "
               "pairs that have both (0 when a pair's ratio is ≤ 0). s / pair: stylization (encode content and style, AdaIN, decode) "
