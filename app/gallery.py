@@ -176,7 +176,7 @@ class StyleGallery(QWidget):
 
     def set_progress(self, path: str, progress: float | None) -> None:
         """Show learning progress (0..1) on a style's thumbnail (a bar along its foot and the
-        percentage after its name); None takes it away."""
+        percentage before its name); None takes it away."""
         entry = self.entries.get(path)
         if entry is None or entry.thumb is None or getattr(entry, "progress", None) == progress:
             return
@@ -188,7 +188,7 @@ class StyleGallery(QWidget):
             item.setText(_short(entry.name))
         else:
             item.setIcon(QIcon(progress_pixmap(entry.thumb, progress)))
-            item.setText(f"{_short(entry.name, 6)} {100 * progress:.0f}%")
+            item.setText(f"{100 * progress:.0f}% {_short(entry.name, 7)}")
         self._updating = False
 
     # internals ---------------------------------------------------------------------------------
