@@ -1,7 +1,6 @@
 """``main.py stylize``: one image, every runtime control of the paper."""
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -83,7 +82,7 @@ def run(args) -> int:
         raise InputError(args.content, "out of GPU memory; try a smaller --size or --device cpu") from None
     learned_note(stylizer)
     save_image_rgb(result, out)
-    print(f"{out}: {result.shape[1]}×{result.shape[0]}, {time.monotonic() - started:.1f} s", file=sys.stderr)
+    print(f"{out}: {result.shape[1]}×{result.shape[0]}, {time.monotonic() - started:.1f} s")  # stderr is for problems
     return 0
 
 

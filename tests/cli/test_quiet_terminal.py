@@ -144,8 +144,9 @@ def test_stylize_says_where_the_picture_went(tmp_path):
     proc = run_main("stylize", str(STYLE), "--style", str(STYLE), "-o", str(out), "--size", "64", "--device", "cpu",
                     "--model", "vgg")
     assert proc.returncode == 0, proc.stderr
-    lines = proc.stderr.splitlines()
+    lines = proc.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{out}: 64×64, ") and lines[0].endswith(" s"), lines
+    assert proc.stderr.strip() == "", proc.stderr
     assert out.is_file()
 
 
