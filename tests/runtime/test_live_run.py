@@ -66,6 +66,19 @@ def wait_for(predicate, seconds: float):
     raise AssertionError("timed out")
 
 
+def fetch_snapshot(url: str):
+    """``[the stream's /snapshot.jpg decoded]``, or None while it answers 503 (no frame yet)."""
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(url + "snapshot.jpg", timeout=5) as r:
+            return [cv2.imdecode(np.frombuffer(r.read(), np.uint8), cv2.IMREAD_COLOR)]
+    except urllib.error.HTTPError as exc:
+        if exc.code == 503:
+            return None
+        raise
+
+
 def test_processing_size_keeps_the_aspect_with_even_sides_and_never_upscales():
     assert processing_size(640, 360, 256) == (456, 256)
     assert processing_size(640, 480, 64) == (86, 64)
@@ -81,8 +94,7 @@ def test_live_sends_stylized_frames_to_the_stream_and_the_virtual_camera(stylize
         url = wait_for(lambda: next((line.split()[1] for line in out.getvalue().splitlines()
                                      if line.startswith("stream: ")), None), 30)
         wait_for(lambda: "client" in out.getvalue() and "FPS" in out.getvalue(), 30)
-        with urllib.request.urlopen(url + "snapshot.jpg", timeout=5) as r:
-            snap = cv2.imdecode(np.frombuffer(r.read(), np.uint8), cv2.IMREAD_COLOR)
+        (snap,) = wait_for(lambda: fetch_snapshot(url), 30)  # 503 "no frame yet" until the first frame (slow CI)
         cap = cv2.VideoCapture(url + "stream.mjpg", cv2.CAP_FFMPEG)
         ok, frame = cap.read()
         cap.release()
