@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--person", default="all",
                    choices=["all", "keep_person", "keep_background", "split"],
                    help="the Person control's mode (split: the last gallery style on the person)")
+    p.add_argument("--learn", choices=["on", "off"], default="off",
+                   help="the 'Learn styles for Real-time' box (on: the style is learned in the background "
+                        "while the readout is sampled; set ADAIN_CACHE_DIR to an empty folder so it is not cached)")
     p.add_argument("--json", default=None, help="also write the result here")
     args = p.parse_args(argv)
 
@@ -54,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         window.show()
         window._set_resolution(args.resolution)
         window.stabilize_check.setChecked(args.stabilize == "on")
+        window.learn_check.setChecked(args.learn == "on")
         person = window.person_control
         person.mode_combo.setCurrentIndex(person.mode_combo.findData(args.person))
 
@@ -77,11 +81,12 @@ def main(argv: list[str] | None = None) -> int:
             if window.readout.fps:
                 readouts.append(window.readout.fps)
         counted = window.results_shown - results_before
+        learning = window.learning.status
         elapsed = time.monotonic() - start
         window.close()
         pump(0.5)
     result = dict(source=args.source, resolution=args.resolution, model=window.models.label.text(),
-                  stabilize=args.stabilize, person=args.person,
+                  stabilize=args.stabilize, person=args.person, learn=args.learn, learning_status=learning,
                   device=window.device_summary,
                   readout_fps_median=statistics.median(readouts) if readouts else None,
                   readout_fps_min=min(readouts, default=None), readout_fps_max=max(readouts, default=None),

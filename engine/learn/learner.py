@@ -10,9 +10,10 @@ teaches a copy of the base lite network to paint *that* style, on a CPU, in minu
    up-path (``LiteConfig.up_norms``; their statistics start at the first batch's own, so the
    student starts as the base network) and the style's :class:`~engine.nets.lite.LiteStyle` as
    parameters; every weight moves (``recipe``).
-3. **Steps**: random ``(crop + 2·margin)²`` windows of the photos (the network sees real context
-   around the region the losses read, as it runs inside a reflected margin), batch
-   ``recipe.batch``, Adam; the loss terms of :mod:`engine.learn.losses` weighted by the recipe.
+3. **Steps**: random ``(crop + 2·margin)²`` windows of the photos with their margin mirrored as at
+   run time (so a window at the picture's edge sees what the network sees there: a reflected
+   margin, inside the window real context), batch ``recipe.batch``, Adam; the loss terms of
+   :mod:`engine.learn.losses` weighted by the recipe.
 
 Work comes in small units (:meth:`StyleLearner.step`: one teacher target or one training step),
 so a caller can pause between any two, stop at once, and show progress.
@@ -42,19 +43,24 @@ class Recipe:
     name: str = RECIPE_VERSION
     steps: int = 400
     batch: int = 4
-    crop: int = 128  # the region the losses read
-    margin: int = 16  # real context around it
+    crop: int = 128  # the region the style, content and perceptual terms read
+    margin: int = 16  # real context around it; the pixel term reads it too, but for a `ring`
+    ring: int | None = 4  # pixels of the window's edge the pixel term ignores (None: it reads only `crop`)
+    # the style terms read the crop less this many pixels on each side: with 0 the network learned
+    # to paint a stripe ~4 px inside the picture's left edge (where the stride-2 convs' zero padding
+    # tells it where it is) that raised the style statistics (QUALITY.md, "Learning one style")
+    style_inset: int = 16
     size: int = 256  # photos' shorter side (the app's processing size)
     photos: int = 24  # at most this many content photos get teacher targets
     lr: float = 2e-4
     style_lr: float = 1e-3  # the LiteStyle tensors (feature units, larger steps)
     pixel: float = 10.0
-    content: float = 1.0
+    content: float = 0.0  # relu4_1 against the teacher's: as good, 2-3× the step cost (QUALITY.md)
     style: float = 10.0
-    perceptual: float = 0.0
+    perceptual: float = 1.0  # relu1_1, relu2_1 against the teacher's
     gram: float = 0.0
     adversarial: float = 0.0
-    style_layers: int = 4  # VGG taps the style terms read: relu1_1 … relu{n}_1
+    style_layers: int = 3  # VGG taps the style terms read: relu1_1 … relu{n}_1
     up_norms: bool = True
 
     def vgg_depth(self) -> int:
@@ -125,7 +131,8 @@ class StyleLearner:
         self.key = learned_key(self.digests, self.weights.tolist(), self.base_id, self.teacher_id, recipe.name)
         self.contents = [self._fit(c) for c in list(contents)[:recipe.photos]]
         self.gen = torch.Generator().manual_seed(seed)
-        self.teachers: list[tuple[torch.Tensor, torch.Tensor]] = []  # (image [1,3,H,W], relu4_1)
+        self.teachers: list[tuple[torch.Tensor, torch.Tensor]] = []  # (image [1,3,H+2m,W+2m], relu4_1 [1,512,H/8,W/8])
+        self.padded: list[np.ndarray] = []  # the content pictures with the mirrored margin
         self.student: LiteNet | None = None
         self.style: LiteStyle | None = None
         self.steps_done = 0
@@ -176,8 +183,8 @@ class StyleLearner:
     # --- teacher ------------------------------------------------------------------------------
 
     def _fit(self, rgb: np.ndarray) -> np.ndarray:
-        """A content picture at the processing size, at least one window in each direction."""
-        window = self.recipe.crop + 2 * self.recipe.margin
+        """A content picture at the processing size, at least one crop in each direction."""
+        window = self.recipe.crop
         out = resize_short_side(np.ascontiguousarray(rgb[..., :3]), self.recipe.size)
         if min(out.shape[:2]) < window:
             out = resize_short_side(out, window)
@@ -190,7 +197,9 @@ class StyleLearner:
                                         palette=False).float()
         stabilizer_off = self.teacher.stabilizer is None or not self.teacher.stabilize
         assert stabilizer_off, "the teacher must not run the stabilizer"
-        self.teachers.append((y, self.encoder(y)))
+        m = self.recipe.margin  # windows reach the picture's edge, its margin mirrored as at run time
+        self.padded.append(np.pad(rgb, ((m, m), (m, m), (0, 0)), mode="reflect"))
+        self.teachers.append((F.pad(y, (m, m, m, m), mode="reflect"), self.encoder(y)))
 
     # --- student ------------------------------------------------------------------------------
 
@@ -202,14 +211,14 @@ class StyleLearner:
         xs, ys, fs = [], [], []
         for _ in range(r.batch):
             i = int(torch.randint(0, len(self.contents), (1,), generator=self.gen))
-            y, feat = self.teachers[i]
+            y, feat = self.teachers[i]  # both padded by the margin
             h, w = y.shape[-2:]
             top = int(torch.randint(0, (h - win) // 8 + 1, (1,), generator=self.gen)) * 8
             left = int(torch.randint(0, (w - win) // 8 + 1, (1,), generator=self.gen)) * 8
-            photo = torch.from_numpy(self.contents[i][top:top + win, left:left + win]).permute(2, 0, 1).float() / 255
+            photo = torch.from_numpy(self.padded[i][top:top + win, left:left + win]).permute(2, 0, 1).float() / 255
             xs.append(photo)
             ys.append(y[0, :, top:top + win, left:left + win])
-            ft, fl = (top + r.margin) // 8, (left + r.margin) // 8
+            ft, fl = top // 8, left // 8  # the window's centre crop starts at (top, left) of the picture
             fs.append(feat[0, :, ft:ft + r.crop // 8, fl:fl + r.crop // 8])
         return torch.stack(xs), torch.stack(ys), torch.stack(fs)
 
@@ -261,15 +270,23 @@ class StyleLearner:
         m = r.margin
         out_c = out[..., m:m + r.crop, m:m + r.crop]
         y_c = y_t[..., m:m + r.crop, m:m + r.crop]
-        terms = {"pixel": F.l1_loss(out_c, y_c)}
+        # the pixel term also reads the margin: a network trained with it on the crop alone learned
+        # to paint stripes just inside the crop's left edge (where the zero padding tells it where it
+        # is) that raise the style statistics; the margin's pixels make such stripes cost
+        k = r.ring
+        terms = {"pixel": F.l1_loss(out_c, y_c) if k is None else
+                 F.l1_loss(out[..., k:out.shape[-2] - k, k:out.shape[-1] - k], y_t[..., k:y_t.shape[-2] - k, k:y_t.shape[-1] - k])}
         depth = r.vgg_depth()
         feats = _taps(self.encoder, out_c, depth) if depth else []
+        k = r.style_inset // 8 * 8
+        inner = _taps(self.encoder, out_c[..., k:r.crop - k, k:r.crop - k], r.style_layers) \
+            if k and (r.style or r.gram) else feats
         if r.content:
             terms["content"] = F.mse_loss(feats[3], f_t)
         if r.style:
-            terms["style"] = mean_std_loss(feats[:r.style_layers], self.style_targets)
+            terms["style"] = mean_std_loss(inner[:r.style_layers], self.style_targets)
         if r.gram:
-            terms["gram"] = gram_loss(feats[:r.style_layers], self.style_targets)
+            terms["gram"] = gram_loss(inner[:r.style_layers], self.style_targets)
         if r.perceptual:
             with torch.no_grad():
                 t_feats = _taps(self.encoder, y_c, 2)

@@ -23,17 +23,24 @@ import torch
 
 from engine.learn.learner import Recipe, StyleLearner
 from engine.media.imageio import load_image_rgb, save_image_rgb, to_tensor, to_uint8
-from engine.nets.adain import mean_std  # noqa: F401 - keeps the encoder import order as evaluate's
 from engine.training.evaluate import geometric_mean, load_square, structure, texture_distance
 from engine.training.train import style_loss
 
+# the first rounds' recipe: the paper's losses, the pixel term on the crop alone, style on all of it
+CROP_ONLY = Recipe(ring=None, content=1.0, perceptual=0.0, style_layers=4, style_inset=0)
 VARIANTS = {
-    "paper+norms": Recipe(),
-    "paper (no up-norms)": Recipe(up_norms=False),
-    "shallow": Recipe(content=0.0, perceptual=1.0, style_layers=3),
-    "paper+norms+gram": Recipe(gram=5.0),
-    "paper+norms+patchGAN": Recipe(adversarial=5.0),
-    "paper+norms lr 5e-4": Recipe(lr=5e-4, style_lr=2e-3),
+    "paper+norms": CROP_ONLY,
+    "paper (no up-norms)": replace(CROP_ONLY, up_norms=False),
+    "shallow": replace(CROP_ONLY, content=0.0, perceptual=1.0, style_layers=3),
+    "paper+norms+gram": replace(CROP_ONLY, gram=5.0),
+    "paper+norms+patchGAN": replace(CROP_ONLY, adversarial=5.0),
+    "paper+norms lr 5e-4": replace(CROP_ONLY, lr=5e-4, style_lr=2e-3),
+    "style-heavy": replace(CROP_ONLY, pixel=2.0, style=20.0),
+    "shallow style-heavy": replace(CROP_ONLY, pixel=2.0, content=0.0, perceptual=1.0, style=20.0, style_layers=3),
+    "paper+norms, pixel on the window": Recipe(),
+    "shallow, pixel on the window": Recipe(style_inset=0),
+    "shallow, mirrored edges": Recipe(style_inset=0),
+    "final (shallow, mirrored edges, style inset 16)": Recipe(),
 }
 
 
