@@ -132,3 +132,29 @@ def test_ctrl_c_while_a_command_starts_is_one_line_and_130(tmp_path, delay):
     assert proc.returncode == 130, err
     assert err == "interrupted\n", err
     assert not (tmp_path / "out.png").exists()
+
+
+def test_sigterm_while_a_style_is_being_learned_ends_live_and_the_learning_process(tmp_path):
+    """Issue #29 item 6 with issue #28: the learning child process ends with live (exit 0)."""
+    port = free_port()
+    env_cache = tmp_path / "cache"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "live", "--source", "pattern", "--model", "lite",
+                             "--device", "cpu", "--style", str(STYLE), "--serve", f"127.0.0.1:{port}",
+                             "--status-every", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "ADAIN_CACHE_DIR": str(env_cache), "PYTHONUNBUFFERED": "1"})
+    out, err = Lines(proc.stdout), Lines(proc.stderr)
+    try:
+        out.wait_for("learn: learning", 120)
+        time.sleep(1.0)
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert children  # the learning process (and multiprocessing's resource tracker)
+    finally:
+        stop_s = stop_and_wait(proc, signal.SIGTERM)
+    time.sleep(0.5)
+    assert proc.returncode == 0, (proc.returncode, err.lines)
+    assert stop_s < STOP_LIMIT_S, stop_s
+    assert clean(err.lines), err.lines
+    running = [c for c in children if Path(f"/proc/{c}/stat").is_file()
+               and Path(f"/proc/{c}/stat").read_text().split()[2] not in ("Z", "X")]
+    assert not running, running  # none left working (an exited one may wait to be reaped)
+    assert port_is_free(port)
