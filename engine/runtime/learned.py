@@ -32,7 +32,7 @@ from engine.nets.encoder import cache_dir
 from engine.nets.lite import LiteConfig, LiteNet, LiteStyle
 from engine.nets.weights import load_state_dict_file, save_safetensors_atomic
 
-DEFAULT_MAX_BYTES = 256 << 20  # ~100 learned styles (~2.5 MB each)
+DEFAULT_MAX_BYTES = 256 << 20  # ~80 learned styles (~3 MB each)
 RECIPE_VERSION = "learn-v1"  # engine.learn's recipe; part of every key (bump when the recipe changes)
 
 
