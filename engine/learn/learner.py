@@ -119,6 +119,7 @@ class StyleLearner:
         self.weights = torch.tensor([1.0] * len(styles) if weights is None else [float(w) for w in weights])
         self.weights = self.weights / self.weights.sum()
         self.teacher = teacher if teacher is not None else Stylizer(device="cpu", model="vgg")
+        self.teacher.stabilize = False  # each photo on its own: no temporal state between them
         self.teacher.set_styles(self.style_rgbs, self.weights.tolist())
         self.encoder = self.teacher.encoder
         if base is None:
@@ -134,7 +135,6 @@ class StyleLearner:
         self.teachers: list[tuple[torch.Tensor, torch.Tensor]] = []  # (image [1,3,H+2m,W+2m], relu4_1 [1,512,H/8,W/8])
         self.padded: list[np.ndarray] = []  # the content pictures with the mirrored margin
         self.student: LiteNet | None = None
-        self.style: LiteStyle | None = None
         self.steps_done = 0
         self.seconds = 0.0
         self.last_losses: dict[str, float] = {}
@@ -195,8 +195,6 @@ class StyleLearner:
         x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 255.0
         y = self.teacher.stylize_tensor(x.to(self.teacher.dtype), alpha=1.0, preserve_color=False,
                                         palette=False).float()
-        stabilizer_off = self.teacher.stabilizer is None or not self.teacher.stabilize
-        assert stabilizer_off, "the teacher must not run the stabilizer"
         m = self.recipe.margin  # windows reach the picture's edge, its margin mirrored as at run time
         self.padded.append(np.pad(rgb, ((m, m), (m, m), (0, 0)), mode="reflect"))
         self.teachers.append((F.pad(y, (m, m, m, m), mode="reflect"), self.encoder(y)))
@@ -278,7 +276,7 @@ class StyleLearner:
                  F.l1_loss(out[..., k:out.shape[-2] - k, k:out.shape[-1] - k], y_t[..., k:y_t.shape[-2] - k, k:y_t.shape[-1] - k])}
         depth = r.vgg_depth()
         feats = _taps(self.encoder, out_c, depth) if depth else []
-        k = r.style_inset // 8 * 8
+        k = max(0, min(r.style_inset, (r.crop - 64) // 2)) // 8 * 8  # at least 64² left for the style taps
         inner = _taps(self.encoder, out_c[..., k:r.crop - k, k:r.crop - k], r.style_layers) \
             if k and (r.style or r.gram) else feats
         if r.content:
