@@ -21,6 +21,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+MAX_JOBS = 2  # learning processes kept (running or paused; ~1 GB each): the oldest paused one ends
 MIN_PICTURES = 6  # distinct source pictures before learning starts …
 MAX_WAIT_S = 6.0  # … or this long after the style was picked (generated scenes fill up)
 SAMPLE_EVERY_S = 1.0
@@ -118,9 +119,12 @@ class StyleLearning(QObject):
                 since = self._wanted_since[1]
             if len(self.sampler.pictures) < self.min_pictures and time.monotonic() - since < self.max_wait_s:
                 return f"Learning {label} for Real-time: collecting pictures of the scene…"
+            self._make_room()
             job = self.jobs[key] = self._start(key, paths, weights, label)
             if job is None:
+                self.jobs.pop(key, None)
                 return ""
+        self.jobs[key] = self.jobs.pop(key)  # most recently used last
         job.resume()
         status = job.poll()
         if status.state == "done":
@@ -135,6 +139,13 @@ class StyleLearning(QObject):
         self._badge(paths, status.progress)
         left = "" if status.eta_s is None else f", {_duration(status.eta_s)} left"
         return f"Learning {label} for Real-time — {100 * status.progress:.0f} %{left}"
+
+    def _make_room(self) -> None:
+        """End the least recently used unfinished jobs beyond :data:`MAX_JOBS` − 1 (their progress
+        is lost: each paused process holds the teacher and the student in memory)."""
+        unfinished = [k for k, job in self.jobs.items() if not job.finished]
+        for key in unfinished[:max(0, len(unfinished) - (MAX_JOBS - 1))]:
+            self.jobs.pop(key).stop()
 
     def _start(self, key: str, paths, weights, label: str):
         from engine.learn.content import generated_pictures

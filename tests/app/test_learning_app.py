@@ -45,6 +45,10 @@ class StandInLearner:
         self.stopped = True
         self.status.state = "stopped"
 
+    @property
+    def finished(self):
+        return self.status.state in ("done", "failed", "stopped")
+
     def poll(self):
         if self.status.state == "learning":
             self.done_steps += 1
@@ -75,7 +79,7 @@ def window(qtbot, tmp_path):
 
     styles = tmp_path / "styles"
     styles.mkdir()
-    for k in range(2):
+    for k in range(3):
         Image.fromarray(smooth_image(72, 80, 60 + k)).save(styles / f"paint{k}.png")
     lite = Stylizer(device="cpu", lite_net=styled_net(), style_side=64)
     lite.lite.use_openvino = False
@@ -101,7 +105,7 @@ def window(qtbot, tmp_path):
     finally:
         learning_module.StyleLearning.__init__ = original
     win.learning.timer.stop()  # the test ticks by hand: deterministic steps
-    wait_ready(qtbot, win, 2)
+    wait_ready(qtbot, win, 3)
     yield win, tmp_path
     factory.close_all()
 
@@ -175,3 +179,16 @@ def test_closing_the_window_stops_the_job(qtbot, window):
     tick_until(qtbot, win, lambda: bool(StandInLearner.made))
     win.close()
     assert StandInLearner.made[0].stopped
+
+
+def test_at_most_two_learning_processes_are_kept(qtbot, window):
+    """Each paused process holds the teacher and the student (~1 GB): the least recently used
+    unfinished one ends when a third style starts learning."""
+    win, _ = window
+    paths = sorted(win.gallery.entries)
+    for n, path in enumerate(paths, start=1):
+        win.gallery.check_only([path])
+        tick_until(qtbot, win, lambda n=n: len(StandInLearner.made) == n)
+    first, second, third = StandInLearner.made
+    assert first.stopped and not second.stopped and not third.stopped
+    assert second.status.state == "paused" and len(win.learning.jobs) == 2
