@@ -145,7 +145,7 @@ class StyleLearning(QObject):
         is lost: each paused process holds the teacher and the student in memory)."""
         unfinished = [k for k, job in self.jobs.items() if not job.finished]
         for key in unfinished[:max(0, len(unfinished) - (MAX_JOBS - 1))]:
-            self.jobs.pop(key).stop()
+            self.jobs.pop(key).stop(wait_s=0.1)  # the GUI thread: no long wait (killed after 0.1 s)
 
     def _start(self, key: str, paths, weights, label: str):
         from engine.learn.content import generated_pictures
@@ -211,10 +211,13 @@ class StyleLearning(QObject):
         self.tick()
 
     def shutdown(self) -> None:
-        """Stop every job (each within a second); called when the window closes."""
+        """Stop every job within about a second in all; called when the window closes."""
         self.timer.stop()
         for job in self.jobs.values():
-            job.stop()
+            job.request_stop()
+        deadline = time.monotonic() + 1.0
+        for job in self.jobs.values():
+            job.stop(wait_s=max(0.0, deadline - time.monotonic()))
 
 
 def _spawn(spec):

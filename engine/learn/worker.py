@@ -154,10 +154,14 @@ class BackgroundLearner:
             self.status.error = self.status.error or f"the learning process ended (exit code {self._process.exitcode})"
         return self.status
 
-    def stop(self, wait_s: float = STOP_WAIT_S) -> None:
-        """End the job: ask, wait up to ``wait_s``, then kill. Safe to call more than once."""
+    def request_stop(self) -> None:
+        """Ask the child to end after its current step (returns at once)."""
         self._stop.set()
         self._run.set()
+
+    def stop(self, wait_s: float = STOP_WAIT_S) -> None:
+        """End the job: ask, wait up to ``wait_s``, then kill. Safe to call more than once."""
+        self.request_stop()
         if self._process.pid is not None:
             self._process.join(wait_s)
             if self._process.is_alive():

@@ -41,7 +41,10 @@ class StandInLearner:
         if self.status.state == "paused":
             self.status.state = "learning"
 
-    def stop(self):
+    def request_stop(self):
+        self.stop_requested = True
+
+    def stop(self, wait_s=1.0):
         self.stopped = True
         self.status.state = "stopped"
 
