@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, smooth_image
-from window_kit import WAIT_MS, WindowFactory, mad, read_video, wait_ready, wait_result
+from window_kit import WAIT_MS, mad, read_video, wait_ready, wait_result
+from window_kit import windows  # noqa: F401 - fixtures
 
 DECODER = ROOT / "models" / "decoder.safetensors"
 pytestmark = pytest.mark.skipif(not DECODER.is_file(), reason="models/decoder.safetensors missing")
@@ -23,13 +24,6 @@ def trained():
     from engine.runtime.stylizer import Stylizer
 
     return Stylizer(device="cpu", style_side=64)
-
-
-@pytest.fixture
-def windows(qtbot, tmp_path):
-    factory = WindowFactory(qtbot, tmp_path)
-    yield factory
-    factory.close_all()
 
 
 @pytest.fixture

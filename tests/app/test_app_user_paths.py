@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 
 from conftest import random_decoder_state, smooth_image
-from window_kit import WAIT_MS, WindowFactory, drop, wait_ready, wait_result
+from window_kit import WAIT_MS, drop, wait_ready, wait_result
+from window_kit import windows  # noqa: F401 - fixtures
 
 
 @pytest.fixture(scope="module")
@@ -19,13 +20,6 @@ def small():
     from engine.runtime.stylizer import Stylizer
 
     return Stylizer(device="cpu", decoder_state=random_decoder_state(), style_side=64)
-
-
-@pytest.fixture
-def windows(qtbot, tmp_path):
-    factory = WindowFactory(qtbot, tmp_path)
-    yield factory
-    factory.close_all()
 
 
 def png(path: Path, seed: int) -> Path:

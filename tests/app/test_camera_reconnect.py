@@ -11,7 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from window_kit import WAIT_MS, WindowFactory, wait_result
+from window_kit import WAIT_MS, wait_result
+from window_kit import windows  # noqa: F401 - fixtures
 
 FPS = 30.0
 OPEN_S = 0.1
@@ -89,13 +90,6 @@ def camera(monkeypatch):
     monkeypatch.setattr(FakeCapture, "camera", cam)
     monkeypatch.setattr(cv2, "VideoCapture", FakeCapture)
     return cam
-
-
-@pytest.fixture
-def windows(qtbot, tmp_path):
-    factory = WindowFactory(qtbot, tmp_path)
-    yield factory
-    factory.close_all()
 
 
 def no_model():

@@ -10,24 +10,11 @@ import threading
 import pytest
 from PIL import Image
 
-from conftest import random_decoder_state, smooth_image
-from window_kit import WAIT_MS, WindowFactory, wait_result
+from conftest import smooth_image
+from window_kit import WAIT_MS, wait_result
+from window_kit import windows, small_stylizer  # noqa: F401 - fixtures
 
 RATE = re.compile(r"^\d+\.\d fps · \d+ ms$")
-
-
-@pytest.fixture(scope="module")
-def small_stylizer():
-    from engine import Stylizer
-
-    return Stylizer(device="cpu", decoder_state=random_decoder_state(), style_side=64)
-
-
-@pytest.fixture
-def windows(qtbot, tmp_path):
-    factory = WindowFactory(qtbot, tmp_path)
-    yield factory
-    factory.close_all()
 
 
 @pytest.fixture

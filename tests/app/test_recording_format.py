@@ -10,27 +10,14 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import random_decoder_state
+
 from engine.media.sources import PatternSource
-from window_kit import WAIT_MS, WindowFactory
+from window_kit import WAIT_MS, read_video
+from window_kit import windows, small_stylizer  # noqa: F401 - fixtures
 
 SOURCE_SIZE = (640, 480)
 SAYS_FPS = 24.0  # the rate the source reports …
 DELIVERS_FPS = 8.0  # … and the rate its frames really come at (a camera in low light)
-
-
-@pytest.fixture(scope="module")
-def small_stylizer():
-    from engine import Stylizer
-
-    return Stylizer(device="cpu", decoder_state=random_decoder_state(), style_side=64)
-
-
-@pytest.fixture
-def windows(qtbot, tmp_path):
-    factory = WindowFactory(qtbot, tmp_path)
-    yield factory
-    factory.close_all()
 
 
 def slow_source(spec):
@@ -39,16 +26,12 @@ def slow_source(spec):
     return source
 
 
-def video_facts(path) -> tuple[float, list[np.ndarray]]:
+def video_facts(path) -> tuple[float, np.ndarray]:
+    """The file's frame rate and its frames (BGR, stacked)."""
     cap = cv2.VideoCapture(str(path))
-    fps, frames = cap.get(cv2.CAP_PROP_FPS), []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
+    fps = cap.get(cv2.CAP_PROP_FPS)
     cap.release()
-    return fps, frames
+    return fps, read_video(path)
 
 
 def test_recording_is_the_shown_size_at_the_sources_rate_in_step_with_the_clock(qtbot, windows, small_stylizer):

@@ -9,22 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import random_decoder_state, smooth_image
-from window_kit import RES, WAIT_MS, WindowFactory, mad, wait_ready
-
-
-@pytest.fixture(scope="module")
-def small_stylizer():
-    from engine import Stylizer
-
-    return Stylizer(device="cpu", decoder_state=random_decoder_state(), style_side=64)
-
-
-@pytest.fixture
-def windows(qtbot, tmp_path):
-    factory = WindowFactory(qtbot, tmp_path)
-    yield factory
-    factory.close_all()
+from conftest import smooth_image
+from window_kit import RES, WAIT_MS, mad, wait_ready
+from window_kit import windows, small_stylizer  # noqa: F401 - fixtures
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
 """Helpers for the app tests that check pictures and user paths (imported by test modules in
-this folder): a window factory with an injected stylizer, waits on results, drops."""
+this folder): a window factory with an injected stylizer (and the ``windows`` and
+``small_stylizer`` fixtures a test module imports), waits on results, drops."""
 from __future__ import annotations
 
 import time
 import warnings
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -43,6 +45,23 @@ class WindowFactory:
     def close_all(self) -> None:
         for win in self.windows:
             win.close()
+
+
+@pytest.fixture
+def windows(qtbot, tmp_path):
+    """A :class:`WindowFactory`; every window it made is closed at the end of the test."""
+    factory = WindowFactory(qtbot, tmp_path)
+    yield factory
+    factory.close_all()
+
+
+@pytest.fixture(scope="module")
+def small_stylizer():
+    """A CPU VGG stylizer with a seeded random decoder and 64-px styles (fast; plumbing tests)."""
+    from conftest import random_decoder_state
+    from engine import Stylizer
+
+    return Stylizer(device="cpu", decoder_state=random_decoder_state(), style_side=64)
 
 
 def wait_ready(qtbot, win, count: int) -> None:

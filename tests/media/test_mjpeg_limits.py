@@ -14,23 +14,10 @@ import numpy as np
 import pytest
 
 from engine.media.outputs.mjpeg import MjpegServer, ServerLimits
+from tests.media.test_mjpeg import server  # noqa: F401 - the fixture: servers on 127.0.0.1, stopped after
 
 TOKEN = "limits-token-123"
 REQUEST = b"GET /stream.mjpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
-
-
-@pytest.fixture
-def server():
-    servers = []
-
-    def make(**kw):
-        s = MjpegServer("127.0.0.1", 0, **kw).start()
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.stop()
 
 
 class Producer:
