@@ -21,9 +21,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from engine.learn.content import MAX_WAIT_S, MIN_PICTURES
+
 MAX_JOBS = 2  # learning processes kept (running or paused; ~1 GB each): the oldest paused one ends
-MIN_PICTURES = 6  # distinct source pictures before learning starts …
-MAX_WAIT_S = 6.0  # … or this long after the style was picked (generated scenes fill up)
 SAMPLE_EVERY_S = 1.0
 TICK_MS = 500
 
@@ -53,7 +53,6 @@ class StyleLearning(QObject):
         self.status = ""
         self._wanted_since: tuple[str, float] | None = None
         self._last_sample = 0.0
-        self._teacher_id: str | None = None
         self.timer = QTimer(self, interval=TICK_MS, timeout=self.tick)
         self.timer.start()
 
@@ -71,10 +70,7 @@ class StyleLearning(QObject):
             return None
         from engine.runtime.learned import RECIPE_VERSION, learned_key, teacher_id
 
-        if self._teacher_id is None:
-            self._teacher_id = teacher_id()
-        key = learned_key(list(digests), list(controls.weights), st.lite.weights_id, self._teacher_id,
-                          RECIPE_VERSION)
+        key = learned_key(list(digests), list(controls.weights), st.lite.weights_id, teacher_id(), RECIPE_VERSION)
         return key, controls.style_keys, controls.weights
 
     # --- the timer ------------------------------------------------------------------------------
@@ -148,7 +144,7 @@ class StyleLearning(QObject):
             self.jobs.pop(key).stop(wait_s=0.1)  # the GUI thread: no long wait (killed after 0.1 s)
 
     def _start(self, key: str, paths, weights, label: str):
-        from engine.learn.content import generated_pictures
+        from engine.learn.content import filled_with_generated
         from engine.learn.learner import DEFAULT_RECIPE
         from engine.learn.worker import LearnSpec
         from engine.media.imageio import load_image_rgb
@@ -158,9 +154,7 @@ class StyleLearning(QObject):
         except Exception as exc:  # noqa: BLE001 - a style file gone since it was added
             self.failed[key] = str(exc)
             return None
-        pictures = list(self.sampler.pictures)
-        if len(pictures) < self.min_pictures:  # a still scene: generated scenes fill up
-            pictures += generated_pictures(self.min_pictures - len(pictures), DEFAULT_RECIPE.size)
+        pictures = filled_with_generated(self.sampler.pictures, self.min_pictures, DEFAULT_RECIPE.size)
         spec = LearnSpec(styles, list(weights), pictures, DEFAULT_RECIPE, label, str(self.cache.root))
         return self.spawn(spec)
 

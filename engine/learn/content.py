@@ -19,6 +19,10 @@ from engine.media.imageio import list_images, load_image_rgb, resize_short_side
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 DEFAULT_COUNT = 24
 DEFAULT_SIZE = 256
+# learning beside a live source starts with this many distinct pictures of it …
+MIN_PICTURES = 6
+# … or this long after the style was picked, generated scenes filling up (a still scene gives few)
+MAX_WAIT_S = 6.0
 
 
 class NoveltySampler:
@@ -89,6 +93,12 @@ def generated_pictures(count: int = 12, size: int = DEFAULT_SIZE) -> list[np.nda
     return [pattern_image(size, size * 4 // 3, seed=100 + i) for i in range(count)]
 
 
+def filled_with_generated(pictures: list[np.ndarray], at_least: int, size: int = DEFAULT_SIZE) -> list[np.ndarray]:
+    """``pictures``, with generated scenes added up to ``at_least`` of them."""
+    pictures = list(pictures)
+    return pictures + generated_pictures(at_least - len(pictures), size) if len(pictures) < at_least else pictures
+
+
 def content_pictures(sources: list[str | os.PathLike] | None, count: int = DEFAULT_COUNT,
                      size: int = DEFAULT_SIZE) -> list[np.ndarray]:
     """Pictures from each source (folder, video or image), or generated ones when none is given."""
@@ -109,4 +119,4 @@ def content_pictures(sources: list[str | os.PathLike] | None, count: int = DEFAU
     return pictures[:count]
 
 
-__all__ = ["NoveltySampler", "content_pictures", "folder_pictures", "generated_pictures", "video_pictures"]
+__all__ = ["MAX_WAIT_S", "MIN_PICTURES", "NoveltySampler", "content_pictures", "filled_with_generated", "folder_pictures", "generated_pictures", "video_pictures"]

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.media.imageio import resize_short_side
+from engine.media.imageio import resize_short_side, to_tensor
 from engine.nets.lite import LiteNet, LiteStyle, GlobalModulation, channel_stats
 from engine.nets.lite_runner import _weights_digest
 from engine.runtime.learned import RECIPE_VERSION, LearnedNet, learned_key, now_iso, style_digest, teacher_id
@@ -170,16 +170,6 @@ class StyleLearner:
         self.seconds += time.perf_counter() - start
         return not self.done
 
-    def run(self, should_stop=lambda: False, on_progress=None) -> LearnedNet | None:
-        """Steps until done (→ the result) or ``should_stop()`` (→ None, progress kept)."""
-        while not self.done:
-            if should_stop():
-                return None
-            self.step()
-            if on_progress is not None:
-                on_progress(self)
-        return self.result()
-
     # --- teacher ------------------------------------------------------------------------------
 
     def _fit(self, rgb: np.ndarray) -> np.ndarray:
@@ -225,14 +215,10 @@ class StyleLearner:
         config = replace(self.base_net.config, up_norms=r.up_norms)
         student = LiteNet(config)
         student.load_state_dict(self.base_net.state_dict())
-        side = self.teacher.style_side
+        paintings = [to_tensor(resize_short_side(rgb, self.teacher.style_side)) for rgb in self.style_rgbs]
         with torch.no_grad():
-            styles = []
-            for rgb in self.style_rgbs:
-                s = resize_short_side(rgb, side)
-                s = s[: s.shape[0] // 16 * 16, : s.shape[1] // 16 * 16]
-                styles.append(student.encode_style(torch.from_numpy(np.ascontiguousarray(s)).permute(2, 0, 1)[None]
-                                                   .float() / 255))
+            styles = [student.encode_style(p[..., : p.shape[-2] // 16 * 16, : p.shape[-1] // 16 * 16])
+                      for p in paintings]
             from engine.nets.lite import blend_lite
 
             style = blend_lite(styles, self.weights) if len(styles) > 1 else styles[0]
@@ -249,8 +235,7 @@ class StyleLearner:
                   {"params": self.style_params, "lr": r.style_lr}]
         self.opt = torch.optim.Adam(groups)
         with torch.no_grad():
-            taps = [self.encoder.taps(torch.from_numpy(np.ascontiguousarray(resize_short_side(rgb, side)))
-                                      .permute(2, 0, 1)[None].float() / 255) for rgb in self.style_rgbs]
+            taps = [self.encoder.taps(p) for p in paintings]
         self.style_targets = style_targets([[t[layer] for t in taps] for layer in range(4)], self.weights)
         self.disc = PatchDiscriminator() if r.adversarial > 0 else None
         if self.disc is not None:

@@ -9,11 +9,9 @@ from __future__ import annotations
 import threading
 import time
 
-from .content import NoveltySampler, generated_pictures
+from .content import MAX_WAIT_S, MIN_PICTURES, NoveltySampler, filled_with_generated
 from .learner import DEFAULT_RECIPE, Recipe
 
-MIN_PICTURES = 6
-MAX_WAIT_S = 6.0
 REPORT_EVERY_S = 15.0
 
 
@@ -66,8 +64,7 @@ class LiveLearning:
             pictures = list(self.sampler.pictures)
         if len(pictures) < self.min_pictures and time.monotonic() - self._started < self.max_wait_s:
             return
-        if len(pictures) < self.min_pictures:
-            pictures += generated_pictures(self.min_pictures - len(pictures), self.recipe.size)
+        pictures = filled_with_generated(pictures, self.min_pictures, self.recipe.size)
         from .worker import LearnSpec
 
         spec = LearnSpec(list(self.styles), self.weights, pictures, self.recipe, self.label, str(self.cache.root))

@@ -18,7 +18,7 @@ import os
 import queue
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,10 +37,8 @@ class LearnSpec:
     recipe: Recipe = DEFAULT_RECIPE
     label: str = ""
     cache_root: str | None = None
-    cache_max_bytes: int | None = None
     threads: int = 1
     nice: int = 5  # the live view keeps most of the CPU; 10 starved learning to ~10 % of a core
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -73,8 +71,7 @@ def _child(spec: LearnSpec, events, run, stop, parent_pid: int) -> None:
 
         learner = StyleLearner(spec.styles, spec.weights, spec.contents, spec.recipe, label=spec.label)
         events.put(("key", learner.key))
-        cache = LearnedCache(spec.cache_root) if spec.cache_max_bytes is None else \
-            LearnedCache(spec.cache_root, spec.cache_max_bytes)
+        cache = LearnedCache(spec.cache_root)
         recent: list[tuple[float, int]] = []
         last_report = 0.0
         while not learner.done:

@@ -19,6 +19,7 @@ least recently used entries go first (a hit refreshes the file's time).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -60,12 +61,21 @@ def learned_key(digests: list[str], weights, base_id: str, teacher_id: str, reci
 
 
 def teacher_id(decoder: str | os.PathLike | None = None) -> str:
-    """Identity of the teacher (the VGG decoder file's content hash, 16 hex digits)."""
+    """Identity of the teacher (the VGG decoder file's content hash, 16 hex digits). Hashed once
+    per file version (path, size, modification time): every ``set_styles``/``set_weights`` of the
+    Real-time model asks for it, and the file is 7 MB."""
     from engine.nets.decoder import DEFAULT_DECODER
 
+    path = Path(decoder if decoder is not None else DEFAULT_DECODER)
+    st = path.stat()
+    return _teacher_digest(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _teacher_digest(path: str, size: int, mtime_ns: int) -> str:  # noqa: ARG001 - size/mtime key the cache
     from .style_cache import file_digest
 
-    return file_digest(decoder if decoder is not None else DEFAULT_DECODER)[:16]
+    return file_digest(path)[:16]
 
 
 @dataclass

@@ -26,8 +26,8 @@ class StandInLearner:
 
     made: list["StandInLearner"] = []
 
-    def __init__(self, spec, steps: int = 8):
-        self.spec, self.steps, self.done_steps = spec, steps, 0
+    def __init__(self, spec, key: str, steps: int = 8):
+        self.spec, self.key, self.steps, self.done_steps = spec, key, steps, 0
         self.status = LearnStatus(state="learning")
         self.paused_polls = 0
         self.stopped = False
@@ -72,7 +72,7 @@ class StandInLearner:
                           s.stds + (torch.rand(1, 32, generator=g) * 3, torch.rand(1, 16, generator=g) * 3),
                           s.film_scale, s.film_shift)
         cache = LearnedCache(self.spec.cache_root)
-        cache.put(LearnedNet(net.eval(), style, {"key": self.spec.extra["key"], "steps": self.steps}))
+        cache.put(LearnedNet(net.eval(), style, {"key": self.key, "steps": self.steps}))
         self.status.state, self.status.progress, self.status.seconds = "done", 1.0, 12.0
 
 
@@ -91,9 +91,8 @@ def window(qtbot, tmp_path):
 
     def spawn(spec):
         win = factory.windows[0]
-        wanted = win.learning.wanted()
-        spec.extra["key"] = wanted[0]  # the real learner computes the same key from the same inputs
-        return StandInLearner(spec)
+        # the real learner computes the same key from the same inputs
+        return StandInLearner(spec, win.learning.wanted()[0])
 
     from app import learning as learning_module
 
