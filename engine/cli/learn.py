@@ -5,7 +5,6 @@ style automatically; the app does the same (and learns in the background by itse
 """
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +30,7 @@ def run(args) -> int:
     import torch
 
     from engine.learn.content import content_pictures
+    from engine.learn.foreground import learn_foreground
     from engine.learn.learner import DEFAULT_RECIPE, StyleLearner
     from engine.media.imageio import load_image_rgb
     from engine.runtime.learned import LearnedCache
@@ -62,24 +62,3 @@ def run(args) -> int:
           f"(teacher targets on {source} {teacher_s:.0f} s, {learner.steps_done} steps "
           f"{learner.seconds - teacher_s:.0f} s, loading {total - learner.seconds:.0f} s): {path}")
     return 0
-
-
-def learn_foreground(learner, cache, seconds: float | None = None, start: float | None = None):
-    """Run ``learner`` to the end (or ``seconds`` after ``start``) with a progress bar on stderr,
-    cache the result; → (its path, seconds spent on teacher targets)."""
-    from tqdm import tqdm
-
-    start = time.perf_counter() if start is None else start
-    teacher_s = 0.0
-    with tqdm(total=learner.total_units, desc=f"learning {learner.label or 'the style'}", unit="step",
-              file=sys.stderr, disable=None) as bar:
-        while not learner.done:
-            if seconds is not None and time.perf_counter() - start > seconds and learner.steps_done:
-                break
-            learner.step()
-            if not learner.steps_done:
-                teacher_s = learner.seconds
-            bar.update(learner.units_done - bar.n)
-            if learner.last_losses:
-                bar.set_postfix(loss=f"{learner.last_losses['loss']:.3g}", refresh=False)
-    return cache.put(learner.result()), teacher_s

@@ -111,7 +111,7 @@ def _use_or_learn(stylizer, args, styles) -> None:
         return
     from pathlib import Path
 
-    from engine.cli.learn import learn_foreground
+    from engine.learn.foreground import learn_foreground
     from engine.learn.content import video_pictures
     from engine.learn.learner import DEFAULT_RECIPE, StyleLearner
     from engine.runtime.learned import LearnedCache
