@@ -42,6 +42,12 @@ def add_arguments(p) -> None:
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     p.add_argument("--encoder", default=None, metavar="PATH", help="encoder weights (default: VGG-19)")
     add_model_choice(p, default="vgg")
+    p.add_argument("--learned-cache", default=None, metavar="DIR",
+                   help="--model lite: where the networks learned for each painting are kept "
+                        "(default runs/evaluate_cache/learned; --no-cache keeps none)")
+    p.add_argument("--learn-steps", type=int, default=None, metavar="N",
+                   help="--model lite: stop learning each painting after N steps (default: the product's "
+                        "recipe) — to measure quality against learning time")
     p.add_argument("--no-palette", dest="palette", action="store_false",
                    help="keep the network's own colours (default: match the painting's palette, as the app does)")
 
@@ -57,6 +63,8 @@ def validate(args) -> None:
         raise InputError(None, f"--baseline-iters must be positive, got {args.baseline_iters}")
     if len(args.baseline_pairs) not in (1, len(args.baseline_iters)) or min(args.baseline_pairs) < 0:
         raise InputError(None, "--baseline-pairs takes one count ≥ 0, or one per --baseline-iters")
+    if args.learn_steps is not None and not 1 <= args.learn_steps <= 100_000:
+        raise InputError(None, f"--learn-steps must be between 1 and 100000, got {args.learn_steps}")
     if args.threads < 1:
         raise InputError(None, f"--threads must be at least 1, got {args.threads}")
 

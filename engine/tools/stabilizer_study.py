@@ -278,6 +278,30 @@ def fps_cost(st, size: tuple[int, int], frames: int = 10) -> dict:
                 fps_off=1 / off, fps_on=1 / on, fps_cost=1 - off / on)
 
 
+def use_learned_on_clip(st, style_rgb: np.ndarray, frames: list[np.ndarray]) -> None:
+    """Make ``st`` (the lite model) run the network learned for its style, learning it first on
+    evenly spaced frames of the clip when none is cached."""
+    from pathlib import Path
+
+    from engine.learn.foreground import learn_foreground
+    from engine.learn.learner import DEFAULT_RECIPE, StyleLearner
+    from engine.runtime.learned import LearnedCache
+
+    if st.lite is None:
+        raise SystemExit("--learn needs --model lite")
+    cache = LearnedCache(Path(__file__).resolve().parents[2] / "runs" / "learned_clips")
+    st.use_learned, st.learned_lookup = True, cache.get
+    if not st.refresh_learned():
+        picks = np.linspace(0, len(frames) - 1, DEFAULT_RECIPE.photos).round().astype(int)
+        learner = StyleLearner([style_rgb], None, [frames[i] for i in picks], DEFAULT_RECIPE,
+                               base=(st.lite.net, st.lite.weights_id), label="the clip's style")
+        learn_foreground(learner, cache)
+        if not st.refresh_learned():
+            raise RuntimeError("the learned network does not match the stylizer's plan")
+    meta = st.plan.learned.learned.meta
+    print(f"learned network: {meta.get('steps')} steps, {meta.get('seconds')} s", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
@@ -297,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", choices=["vgg", "lite"], default="vgg", help="the network to stylize with")
     p.add_argument("--lite", default=None, help="lite weights (default: models/lite.safetensors)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--learn", action="store_true",
+                   help="lite: run the network learned for the style (issue #28), learned first on the "
+                        "clip's own frames as `video` does (kept in runs/learned_clips)")
     p.add_argument("--strip", default=None, help="write a side-by-side strip PNG here")
     p.add_argument("--json", default=None, help="write the rows as JSON here")
     p.add_argument("--strip-only", action="store_true", help="only per-frame vs the default stage")
@@ -322,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     st.set_styles([style])
     st.alpha = args.alpha
     st.match_palette = args.palette
+    if args.learn:
+        use_learned_on_clip(st, style, frames)
     candidates = [c for c in DEFAULT_CANDIDATES if "(default)" in c["name"]] if args.strip_only \
         or args.fine_band else DEFAULT_CANDIDATES
     candidates = candidates + [dict(name=f"prefilter + two-band 0.9/{w:g}", **_fixed_fine(w)) for w in args.fine_band or ()]

@@ -40,17 +40,16 @@ import torch
 import torch.nn.functional as F
 
 from engine.nets.adain import adain, mix_alpha, style_stats
-from engine.nets.palette import match_palette, palette_of
 from engine.nets.decoder import load_decoder
 from engine.nets.encoder import encoder_id, load_encoder
 from engine.errors import InputError
 from engine.media.imageio import list_images, load_image_rgb, resize_short_side, save_image_rgb, to_tensor, to_uint8
 from .train import SPLIT_FILE, style_loss
 from engine.files import atomic_write
-from engine.training.report import CONTENT_ROW, STYLE_ROW, bar_lines, markdown_report, save_grid
+from engine.training.eval_common import DEFAULT_CACHE, ROOT, file_sha1, rel_to_root, with_palette
+from engine.training.evaluate_lite import lite_bars, lite_methods
+from engine.training.report import CONTENT_ROW, STYLE_ROW, bar_lines, lite_bar_lines, markdown_report, save_grid
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CACHE = ROOT / "runs" / "evaluate_cache"
 STYLE_BAR = 0.35  # ours ÷ content image, at most
 STRUCTURE_BAR = 0.8  # ours ÷ L-BFGS reference, at least
 REFERENCE_ITERS = 100  # the structure bar's baseline
@@ -267,10 +266,6 @@ def load_square(path: Path, size: int) -> np.ndarray:
     return np.array(rgb[y:y + size, x:x + size])  # a writable copy
 
 
-def file_sha1(path: Path) -> str:
-    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
-
-
 # --- summary ----------------------------------------------------------------------------------
 
 def geometric_mean(values: list[float]) -> float:
@@ -361,6 +356,9 @@ class EvaluateOptions:
     encoder: str | None = None
     model: str = "vgg"  # vgg: the decoder(s); lite (or auto choosing it): the lite network
     lite: str | None = None  # lite weights (None: models/lite.safetensors)
+    learn: bool = True  # lite: also the network learned for each painting (engine.training.evaluate_lite)
+    learned_cache: str | None = None  # where those are kept (None: runs/evaluate_cache/learned)
+    learn_steps: int | None = None  # None: the product's recipe as it is
     palette: bool = True  # match the painting's colour moments, as the app does (engine.nets.palette)
 
 
@@ -410,12 +408,13 @@ def run(args: EvaluateOptions) -> int:
     plan = make_plan(args)
     encoder = load_encoder(args.encoder).to(device)
     enc_id = encoder_id(args.encoder)
-    decoders, decoder_info = lite_methods(args, device)
-    for label, path in plan.decoders if not decoders else ():
+    decoders, decoder_info = lite_methods(args, device, list(plan.content_paths))
+    lite_labels = [label for label, _ in decoders]
+    for label, path in plan.decoders:  # with --model lite too: the reference of its texture bar
         dec, meta = load_decoder(path)
         decoders.append((label, vgg_method(encoder, dec.to(device).eval().requires_grad_(False), args.alpha,
                                                   args.palette)))
-        decoder_info.append({"label": label, "path": _rel(path), "sha1": file_sha1(path),
+        decoder_info.append({"label": label, "path": rel_to_root(path), "sha1": file_sha1(path),
                              "steps": meta.get("steps"), "encoder_id": meta.get("encoder_id")})
         if meta.get("encoder_id") and meta["encoder_id"] != enc_id:
             print(f"warning: {path} was trained with encoder {meta['encoder_id']}, evaluating with "
@@ -443,6 +442,8 @@ def run(args: EvaluateOptions) -> int:
     methods = [label for label, _ in decoders] + [CONTENT_ROW, STYLE_ROW] + [f"L-BFGS {n}" for n in plan.iters]
     summary = summarise(pair_results, methods, plan.structure_ref)
     bars = quality_bars(summary, [label for label, _ in decoders], plan.structure_ref)
+    vgg_labels = [label for label, _ in decoders if label not in lite_labels]
+    learned_bars = lite_bars(summary, lite_labels, vgg_labels[0] if vgg_labels else None, plan.structure_ref)
     result = {
         "command": command_line(args),
         "settings": {"size": args.size, "preprocess": f"shorter side resized to {args.size}, centre "
@@ -458,12 +459,13 @@ def run(args: EvaluateOptions) -> int:
                                  "history 100, step 1, no line search, one function evaluation per iteration",
                      "device": str(device), "threads": args.threads, "torch": torch.__version__,
                      "encoder_id": enc_id},
-        "split": {"path": _rel(Path(args.split)), "sha1": file_sha1(Path(args.split)),
+        "split": {"path": rel_to_root(Path(args.split)), "sha1": file_sha1(Path(args.split)),
                   "content": len(plan.content_paths), "style": len(plan.style_paths)},
         "decoders": decoder_info,
         "pairs": pair_results,
         "summary": summary,
         "bars": bars,
+        "lite_bars": learned_bars,
         "wall_seconds": time.time() - started,
     }
     write_outputs(result, args, grid_rows, methods)
@@ -479,39 +481,12 @@ def vgg_method(encoder, decoder, alpha: float, palette: bool = True):
     return run
 
 
-def with_palette(out: torch.Tensor, style: torch.Tensor, alpha: float, on: bool) -> torch.Tensor:
-    """The product's last step: the output clamped and, when ``on``, given the style's palette."""
-    out = out.clamp(0, 1)
-    return match_palette(out, palette_of(style), alpha) if on else out
-
-
-def lite_methods(args, device) -> tuple[list, list]:
-    """With ``--model lite`` (or ``auto`` choosing it): the lite network as the one method
-    (its whole path: style encoded by its own encoder, then the frame); else ([], [])."""
-    from engine.nets.lite import load_lite, lite_weights
-    from engine.runtime.stylizer import resolve_model
-
-    model, note = resolve_model(getattr(args, "model", "vgg"), device, args.lite)
-    if note:
-        print(f"note: {note}", file=sys.stderr)
-    if model != "lite":
-        return [], []
-    path = lite_weights(args.lite)
-    net, meta = load_lite(path)
-    net = net.to(device).eval().requires_grad_(False)
-    label = f"lite: {path.name}"
-    info = {"label": label, "path": _rel(path), "sha1": file_sha1(path), "steps": meta.get("steps"),
-            "encoder_id": "lite"}
-    return [(label, lambda c, s: with_palette(net.stylize(c, net.encode_style(s), args.alpha), s, args.alpha,
-                                              args.palette))], [info]
-
-
 def command_line(args) -> str:
     """The run's settings as one explicit command line (defaults spelled out)."""
     parts = ["python main.py evaluate", "--decoder", *[shlex.quote(d) for d in (args.decoder or
-             [_rel(ROOT / "models" / "decoder.safetensors")])],
+             [rel_to_root(ROOT / "models" / "decoder.safetensors")])],
              "--content", shlex.quote(args.content), "--style", shlex.quote(args.style),
-             "--split", shlex.quote(_rel(Path(args.split))), "--pairs", str(args.pairs), "--seed",
+             "--split", shlex.quote(rel_to_root(Path(args.split))), "--pairs", str(args.pairs), "--seed",
              str(args.seed), "--size", str(args.size), "--alpha", f"{args.alpha:g}",
              "--style-weight", f"{args.style_weight:g}",
              "--baseline-iters", *map(str, args.baseline_iters),
@@ -520,14 +495,11 @@ def command_line(args) -> str:
         parts.append("--no-palette")
     if getattr(args, "model", "vgg") != "vgg":
         parts += ["--model", args.model] + (["--lite", shlex.quote(args.lite)] if args.lite else [])
+        if not getattr(args, "learn", True):
+            parts.append("--no-learn")
+        elif getattr(args, "learn_steps", None):
+            parts += ["--learn-steps", str(args.learn_steps)]
     return " ".join(parts)
-
-
-def _rel(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def evaluate_pair(encoder, decoders, content_rgb, style_rgb, baseline_iters, args, cache, shas,
@@ -538,6 +510,8 @@ def evaluate_pair(encoder, decoders, content_rgb, style_rgb, baseline_iters, arg
     pair = prepare_pair(encoder, content, style, args.alpha)
     methods, images = {}, {}
     for label, method in decoders:
+        if hasattr(method, "prepare"):  # learning a painting's network is not the pair's time
+            method.prepare(style)
         t0 = time.perf_counter()
         with torch.no_grad():  # the whole path: encode both, stylize (VGG: AdaIN, decode)
             out = quantise(method(content, style))
@@ -572,7 +546,7 @@ def evaluate_pair(encoder, decoders, content_rgb, style_rgb, baseline_iters, arg
 
 
 def write_outputs(result: dict, args, grid_rows, methods) -> None:
-    text = "\n".join(bar_lines(result["bars"]))
+    text = "\n".join(bar_lines(result["bars"]) + lite_bar_lines(result.get("lite_bars", [])))
     print(text)
     if args.json:
         path = Path(args.json)

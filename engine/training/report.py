@@ -35,6 +35,13 @@ def bar_lines(bars: list[dict]) -> list[str]:
     return lines
 
 
+def lite_bar_lines(bars: list[dict]) -> list[str]:
+    """One line per Real-time method: issue #28's checks (``evaluate_lite.lite_bars``)."""
+    return [f"{b['method']} (issue #28 bars): " + "; ".join(
+        f"{c['what']} = {_fmt(c['value'])} (bar {c['bar']}) {_verdict(c['pass'])}" for c in b["checks"])
+        for b in bars]
+
+
 def markdown_report(result: dict) -> str:
     """The text for docs/QUALITY.md: command, settings, summary table, bars, per-pair table."""
     st = result["settings"]
@@ -63,6 +70,8 @@ def markdown_report(result: dict) -> str:
               "pairs that have both (0 when a pair's ratio is ≤ 0). s / pair: stylization (encode content and style, AdaIN, decode) "
               "or optimisation time; a cached baseline keeps the time of the run that made it.", ""]
     lines += [f"- {line}" for line in bar_lines(result["bars"])]
+    if result.get("lite_bars"):
+        lines += [f"- {line}" for line in lite_bar_lines(result["lite_bars"])]
     lines += ["", *per_pair_table(result)]
     return "\n".join(lines) + "\n"
 

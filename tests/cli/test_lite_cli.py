@@ -64,27 +64,67 @@ def test_lite_without_weights_runs_the_shipped_candidate_as_a_preview(files, tmp
     assert out.shape == content.shape and np.abs(out.astype(int) - content).mean() > 5
 
 
-def test_evaluate_the_lite_model(files, tmp_path):
-    from main import main
-
+def eval_data(tmp_path, training: int = 0):
     data = tmp_path / "data"
     (data / "content").mkdir(parents=True)
     (data / "style").mkdir()
     for i in range(2):
         Image.fromarray(smooth_image(72, 80, 10 + i)).save(data / "content" / f"c{i}.png")
         Image.fromarray(stripes_image(72, 72, 5 + i)).save(data / "style" / f"s{i}.png")
+    for i in range(training):  # photos outside the split: what --model lite learns each painting from
+        Image.fromarray(smooth_image(72, 96, 20 + i)).save(data / "content" / f"train{i}.jpg")
     (data / "split.json").write_text(json.dumps({"content": ["c0.png", "c1.png"], "style": ["s0.png", "s1.png"]}))
+    return ["--content", str(data / "content"), "--style", str(data / "style"), "--split", str(data / "split.json"),
+            "--pairs", "2", "--size", "64", "--baseline-pairs", "0", "--threads", "1"]
+
+
+def test_evaluate_the_lite_model(files, tmp_path):
+    from main import main
+
     out = tmp_path / "eval.json"
-    argv = ["evaluate", "--model", "lite", "--lite", str(files / "lite.safetensors"), "--content",
-            str(data / "content"), "--style", str(data / "style"), "--split", str(data / "split.json"),
-            "--pairs", "2", "--size", "64", "--baseline-pairs", "0", "--threads", "1", "--json", str(out)]
+    argv = ["evaluate", "--model", "lite", "--lite", str(files / "lite.safetensors"), "--no-learn",
+            *eval_data(tmp_path), "--json", str(out)]
     assert main(argv) == 0
     result = json.loads(out.read_text())
-    assert [d["label"] for d in result["decoders"]] == ["lite: lite.safetensors"]
+    assert [d["label"] for d in result["decoders"]] == ["lite: lite.safetensors", "ours: decoder.safetensors"]
     for pair in result["pairs"]:
         m = pair["methods"]["lite: lite.safetensors"]
         assert all(math.isfinite(m[k]) for k in ("content_loss", "style_loss", "structure"))
-    assert "--model lite" in result["command"]
+    assert "--model lite" in result["command"] and "--no-learn" in result["command"]
+    [bars] = result["lite_bars"]  # issue #28's: style, texture, texture against the VGG model's, structure
+    checks = {c["what"].split(" ÷")[0] + (" vgg" if "decoder" in c["what"] else ""): c for c in bars["checks"]}
+    s = result["summary"]
+    assert checks["style"]["value"] == s["lite: lite.safetensors"]["style_ratio_gmean"]
+    assert checks["texture vgg"]["value"] == pytest.approx(
+        s["lite: lite.safetensors"]["texture_ratio_gmean"] / s["ours: decoder.safetensors"]["texture_ratio_gmean"])
+    assert checks["structure"]["pass"] is None  # no L-BFGS baseline was run
+
+
+def test_evaluate_learns_each_painting_once(files, tmp_path):
+    """--model lite learns a network per painting from photos outside the split, caches it, and
+    evaluates it beside the base network."""
+    from main import main
+
+    cache = tmp_path / "learned"
+    argv = ["evaluate", "--model", "lite", "--lite", str(files / "lite.safetensors"), "--learn-steps", "2",
+            "--learned-cache", str(cache), *eval_data(tmp_path, training=2)]
+    assert main([*argv, "--json", str(tmp_path / "a.json")]) == 0
+    first = json.loads((tmp_path / "a.json").read_text())
+    learned_label = "lite: learned (learn-v1@2)"
+    assert [d["label"] for d in first["decoders"]] == [learned_label, "lite: lite.safetensors",
+                                                       "ours: decoder.safetensors"]
+    info = first["decoders"][0]
+    assert sorted(info["training_photos"]) == ["train0.jpg", "train1.jpg"]  # never the held-out c0, c1
+    assert [(e["cached"], e["steps"]) for e in info["learned"]] == [(False, 2), (False, 2)]
+    assert len(list(cache.glob("*.safetensors"))) == 2
+    for pair in first["pairs"]:
+        m = pair["methods"]
+        assert m[learned_label]["style_loss"] != pytest.approx(m["lite: lite.safetensors"]["style_loss"], rel=1e-6)
+    assert main([*argv, "--json", str(tmp_path / "b.json")]) == 0
+    second = json.loads((tmp_path / "b.json").read_text())
+    assert [e["cached"] for e in second["decoders"][0]["learned"]] == [True, True]
+    assert [p["methods"][learned_label]["style_loss"] for p in second["pairs"]] == \
+        [p["methods"][learned_label]["style_loss"] for p in first["pairs"]]
 
 
 def test_video_with_the_lite_model(files, tmp_path):
