@@ -71,3 +71,38 @@ def test_bad_learn_arguments_are_one_line(files, capsys, argv, message):
     assert main.main(["learn", "--style", str(style), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_video_learns_first_on_the_clips_frames(files, capsys, monkeypatch):
+    """`video --model lite` with nothing cached learns the style on the clip's own frames first,
+    then paints with that network; a second run finds it cached; --no-learn runs the base one."""
+    from dataclasses import replace
+
+    import engine.learn.learner as learner
+    from engine.media.video import read_frames, write_video
+    from engine.runtime.learned import load_learned
+    from engine.tools.synthetic import synthetic_clip
+
+    tmp_path, style, _, _ = files
+    monkeypatch.setattr(learner, "DEFAULT_RECIPE", replace(learner.DEFAULT_RECIPE, steps=3, photos=4))
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, synthetic_clip(pattern_image(96, 128, seed=3), 8, (128, 96), seed=3), fps=10)
+
+    def video(name, *extra):
+        out = tmp_path / name
+        argv = ["video", str(clip), "-o", str(out), "--style", str(style), "--model", "lite", "--stabilize", "off"]
+        assert main.main([*argv, *extra]) == 0
+        return [f.astype(int) for f in read_frames(out)], capsys.readouterr().err
+
+    learned, err = video("learned.mp4")
+    assert "learning the style for the Real-time model on the video's frames" in err
+    (entry,) = learned_files(tmp_path)
+    meta = load_learned(entry).meta
+    assert (int(meta["steps"]), int(meta["photos"])) == (3, 4)  # 4 pictures taken from the clip
+    again, err = video("again.mp4")
+    assert "learning the style" not in err and "learned for this style" in err
+    assert len(learned_files(tmp_path)) == 1
+    plain, err = video("plain.mp4", "--no-learn")
+    assert "learned for this style" not in err
+    assert np.mean([np.abs(a - b).mean() for a, b in zip(learned, again)]) < 1.0
+    assert np.mean([np.abs(a - b).mean() for a, b in zip(learned, plain)]) > 0.5
