@@ -92,15 +92,15 @@ def flickering(frames, strength: float, seed: int = 0):
     return out
 
 
-def styled_net(seed: int = 0, up_blocks: int = 0):
+def styled_net(seed: int = 0, up_blocks: int = 0, half_blocks: int = 0):
     """A random lite network whose FiLM and up-path blocks are not the identity (a fresh one
     starts at identity)."""
     from engine.nets.lite import LiteConfig, random_lite
 
-    net = random_lite(LiteConfig(up_blocks=up_blocks), seed=seed)
+    net = random_lite(LiteConfig(up_blocks=up_blocks, half_blocks=half_blocks), seed=seed)
     with torch.no_grad():
         g = torch.Generator().manual_seed(seed + 1)
-        for conv in net.up_blocks[1::2]:
+        for conv in [*net.up_blocks[1::2], *net.half_blocks[1::2]]:
             conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * 0.05)
         net.mlp[-1].bias.copy_(torch.randn(net.mlp[-1].bias.shape, generator=g) * 0.3)
         net.mlp[-1].weight.copy_(torch.randn(net.mlp[-1].weight.shape, generator=g) * 0.01)

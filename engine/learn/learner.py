@@ -62,6 +62,10 @@ class Recipe:
     adversarial: float = 0.0
     style_layers: int = 3  # VGG taps the style terms read: relu1_1 … relu{n}_1
     up_norms: bool = True
+    # capacity the learned copy grows (identity at first, so it starts as the base network):
+    # residual blocks at ¼ on top of the base's, and at ½ (LiteConfig.half_blocks)
+    extra_up_blocks: int = 0
+    half_blocks: int = 0
 
     def vgg_depth(self) -> int:
         """How many VGG taps a step needs for the student's output (4: up to relu4_1)."""
@@ -212,9 +216,13 @@ class StyleLearner:
 
     def _start_student(self, x: torch.Tensor) -> None:
         r = self.recipe
-        config = replace(self.base_net.config, up_norms=r.up_norms)
+        config = replace(self.base_net.config, up_norms=r.up_norms, half_blocks=r.half_blocks,
+                         up_blocks=self.base_net.config.up_blocks + r.extra_up_blocks)
         student = LiteNet(config)
-        student.load_state_dict(self.base_net.state_dict())
+        missing, unexpected = student.load_state_dict(self.base_net.state_dict(), strict=False)
+        grown = [k for k in missing if k.startswith(("half_blocks.", "up_blocks."))]
+        if unexpected or len(grown) != len(missing):
+            raise ValueError(f"the base network does not fit the learned copy: {unexpected or missing}")
         paintings = [to_tensor(resize_short_side(rgb, self.teacher.style_side)) for rgb in self.style_rgbs]
         with torch.no_grad():
             styles = [student.encode_style(p[..., : p.shape[-2] // 16 * 16, : p.shape[-1] // 16 * 16])

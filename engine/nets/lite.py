@@ -16,6 +16,7 @@ of 8)::
     ¼   u2 += conv(relu(conv(u2)))                                × up_blocks (LiteConfig)
     ¼   u2 = AdaIN₄(u2)                                         only with ``up_norms``
     ½   u1 = relu(pw(dw(up2(pw(u2)) + g₁·e1)))                   skip from ½ (gain g₁)
+    ½   u1 += conv(relu(conv(u1)))                                × half_blocks (LiteConfig)
     ½   u1 = AdaIN₅(u1)                                         only with ``up_norms``
     1   y  = depth_to_space(conv3×3(u1) → 12 channels)           ICNR-initialised head
 
@@ -83,6 +84,9 @@ class LiteConfig:
     # learned for one style (engine.learn) lifts faint variations (a flat sky) to stroke amplitude
     # there; their statistics are part of that style's LiteStyle (5 levels instead of 3)
     up_norms: bool = False
+    # plain residual blocks at ½ after the ½ skip (before AdaIN₅): capacity at the finest level a
+    # learned copy may grow (engine.learn Recipe.half_blocks); identity when grown, like up_blocks
+    half_blocks: int = 0
 
     def levels(self) -> int:
         """AdaIN levels of this architecture: ½, ¼, ⅛ (+ ¼ and ½ in the up-path with ``up_norms``)."""
@@ -271,6 +275,7 @@ class LiteNet(nn.Module):
         self.up_blocks = nn.ModuleList(nn.Conv2d(c2, c2, 3, 1, 1) for _ in range(2 * config.up_blocks))
         self.up1 = nn.Conv2d(c2, c1, 1)
         self.up1_dw, self.up1_pw = _dw(c1), nn.Conv2d(c1, c1, 1)
+        self.half_blocks = nn.ModuleList(nn.Conv2d(c1, c1, 3, 1, 1) for _ in range(2 * config.half_blocks))
         self.head = nn.Conv2d(c1, 12, 3, 1, 1)
         sw = config.style_width
         self.style1 = nn.Conv2d(c3, sw, 3, 2, 1)
@@ -283,7 +288,7 @@ class LiteNet(nn.Module):
     def _init_weights(self) -> None:
         for conv in self.blocks[1::2]:  # residual branches start small
             conv.weight.mul_(0.1)
-        for conv in self.up_blocks[1::2]:  # identity at first: a grown network keeps its function
+        for conv in [*self.up_blocks[1::2], *self.half_blocks[1::2]]:  # identity at first: a grown network keeps its function
             nn.init.zeros_(conv.weight)
             nn.init.zeros_(conv.bias)
         nn.init.zeros_(self.mlp[-1].weight)  # FiLM starts as the identity
@@ -324,6 +329,8 @@ class LiteNet(nn.Module):
             u = mod.adain(3, u)
         u = _up2(self.up1(u)) + g1 * e1
         u = F.relu(self.up1_pw(self.up1_dw(u)))
+        for i in range(0, len(self.half_blocks), 2):
+            u = u + self.half_blocks[i + 1](F.relu(self.half_blocks[i](u)))
         if self.config.up_norms:
             u = mod.adain(4, u)
         return F.pixel_shuffle(self.head(u), 2)
@@ -433,6 +440,8 @@ class LiteFrameNet:
         self.level_widths = net.config.level_widths()
         self.up_block_params = [(put(sd[f"up_blocks.{i}.weight"]), put(sd[f"up_blocks.{i}.bias"]))
                                 for i in range(len(net.up_blocks))]
+        self.half_block_params = [(put(sd[f"half_blocks.{i}.weight"]), put(sd[f"half_blocks.{i}.bias"]))
+                                  for i in range(len(net.half_blocks))]
         # pixel_shuffle reads channel c·4 + 2i + j; the frame wants (i, j, BGR channel) order
         perm = [(2 - c) * 4 + phase for phase in range(4) for c in range(3)]
         self.head = (put(sd["head.weight"][perm] * 255.0), put(sd["head.bias"][perm] * 255.0 + 0.5))
@@ -485,6 +494,9 @@ class LiteFrameNet:
             u = adain(3, u)
         u = _skip(_up2(self._conv(u, c["up1"], 1, 0)), e1, self.skip_gains[0])
         u = self._conv(self._conv(u, c["up1_dw"]), c["up1_pw"], 1, 0, relu=True)
+        hb = self.half_block_params
+        for i in range(0, len(hb), 2):
+            u = u + self._conv(self._conv(u, hb[i], relu=True), hb[i + 1])
         if self.up_norms:
             u = adain(4, u)
         return self._conv(u, self.head)

@@ -34,6 +34,8 @@ def layer_macs(config: LiteConfig = LiteConfig(), height: int = 480, width: int 
     add("up1 pw 1×1 (at ¼)", net.up1, sizes["up1"])
     add("up1 dw 3×3", net.up1_dw, sizes["up1_"])
     add("up1 pw 1×1", net.up1_pw, sizes["up1_"])
+    for i, conv in enumerate(net.half_blocks):
+        add(f"half-block{i // 2 + 1}.conv{i % 2 + 1} 3×3", conv, sizes["up1_"])
     add("head 3×3 → 12, depth-to-space", net.head, sizes["head"])
     return rows
 

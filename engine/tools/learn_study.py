@@ -46,6 +46,9 @@ VARIANTS = {
     "v1 style-heavy (pixel 3, style 30)": Recipe(pixel=3.0, style=30.0),
     "v1 lr x3 (6e-4, style 3e-3)": Recipe(lr=6e-4, style_lr=3e-3),
     "v1 no pixel (perceptual 3)": Recipe(pixel=0.0, perceptual=3.0),
+    # capacity: the learned copy grows residual blocks (identity at first)
+    "v1 + 1 block at 1/2 (2.39 GMAC)": Recipe(half_blocks=1),
+    "v1 + 2 blocks at 1/2 + 1 at 1/4 (3.10 GMAC)": Recipe(half_blocks=2, extra_up_blocks=1),
 }
 
 

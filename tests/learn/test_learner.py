@@ -52,6 +52,33 @@ def test_units_progress_and_the_start_equals_the_base_network(teacher):
     assert result.meta["steps"] == 30 and result.meta["key"] == learner.key
 
 
+def test_a_grown_copy_starts_as_the_base_network_and_trains_its_new_blocks(teacher):
+    """Recipe.half_blocks / extra_up_blocks grow the learned copy by identity blocks: before its first
+    update it paints what the base network paints; after training the new blocks are not zero."""
+    from dataclasses import replace
+
+    from engine.nets.lite import LiteStyle
+
+    base = styled_net(up_blocks=1)
+    contents = [pattern_image(96, 128, seed=40 + i) for i in range(2)]
+    recipe = replace(TINY, steps=3, half_blocks=1, extra_up_blocks=1)
+    learner = StyleLearner([pattern_image(96, 128, seed=21)], None, contents, recipe, teacher=teacher,
+                           base=(base, "base-id"))
+    while len(learner.teachers) < 2:
+        learner.step()
+    x, _, _ = learner._window_batch()
+    learner._start_student(x)
+    assert (learner.student.config.up_blocks, learner.student.config.half_blocks) == (2, 1)
+    with torch.no_grad():
+        s = learner.current_style()
+        want = base(x, LiteStyle(s.means[:3], s.stds[:3], s.film_scale, s.film_shift), 1.0)
+        assert (learner.student(x, s, 1.0) - want).abs().max() < 0.05
+    while learner.step():
+        pass
+    net = learner.result().net
+    assert net.half_blocks[1].weight.abs().sum() > 0 and net.up_blocks[3].weight.abs().sum() > 0
+
+
 def test_key_matches_the_stylizers(teacher):
     from engine.nets.lite_runner import _weights_digest
 

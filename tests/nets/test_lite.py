@@ -72,7 +72,7 @@ def test_blend_weights_one_zero_give_the_first_style_exactly(two_styles):
 
 @pytest.fixture(scope="module")
 def grown_style():
-    net = styled_net(up_blocks=2)
+    net = styled_net(up_blocks=2, half_blocks=1)
     with torch.no_grad():
         return net, net.encode_style(to_input(stripes_image(64, 64)))
 
@@ -83,7 +83,7 @@ def grown_style():
 def test_frame_path_equals_the_eager_network(two_styles, grown_style, size, head_scale, grown, skips):
     """uint8 BGR in/out with folded input scaling, FiLM and head vs the eager RGB network
     (head_scale 0.1: outputs mostly inside (0, 255), so a wrong layer cannot hide in the clamp;
-    grown: with residual blocks in the up-path; skips: weakened skip connections)."""
+    grown: with residual blocks in the up-path at ¼ and ½; skips: weakened skip connections)."""
     net, a = grown_style if grown else two_styles[:2]
     if skips is not None:
         net = copy.deepcopy(net)
@@ -126,6 +126,12 @@ def test_up_path_blocks_count_and_grow_from_a_smaller_file(tmp_path, grown_style
         for conv in off.up_blocks[1::2]:
             conv.weight.zero_()
         assert (grown_net(x, style) - off(x, style)).abs().mean() > 1e-3
+        no_half = copy.deepcopy(grown_net)  # the blocks at ½ count on their own
+        for conv in no_half.half_blocks[1::2]:
+            conv.weight.zero_()
+        assert (grown_net(x, style) - no_half(x, style)).abs().mean() > 1e-3
+    half = {name: m for name, _, m in layer_macs(LiteConfig(half_blocks=1))}
+    assert half["half-block1.conv2 3×3"] == 16 * 16 * 9 * 240 * 320
     save_lite(random_lite(LiteConfig(widths=(8, 16, 24))), tmp_path / "other.safetensors")
     with pytest.raises(InputError, match="other.safetensors"):
         load_grown(big, tmp_path / "other.safetensors")

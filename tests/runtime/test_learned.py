@@ -15,8 +15,8 @@ from conftest import styled_net
 
 def learned_net(seed: int = 0) -> LearnedNet:
     """A random network with up-norms and a 5-level style whose up levels are far from identity."""
-    base = styled_net(seed=seed, up_blocks=2)
-    net = LiteNet(LiteConfig(up_blocks=2, up_norms=True))
+    base = styled_net(seed=seed, up_blocks=2, half_blocks=1)
+    net = LiteNet(LiteConfig(up_blocks=2, up_norms=True, half_blocks=1))
     net.load_state_dict(base.state_dict())
     g = torch.Generator().manual_seed(seed + 7)
     x = torch.from_numpy(pattern_image(64, 96, seed=seed)).permute(2, 0, 1)[None].float() / 255
@@ -60,7 +60,7 @@ def test_up_norms_run_the_same_in_every_frame_path(alpha):
 def test_alpha_zero_is_the_base_networks_identity_modulation():
     """α = 0 makes every AdaIN level (the up-norms too) the identity, as for the base network."""
     learned = learned_net()
-    plain = LiteNet(LiteConfig(up_blocks=2))
+    plain = LiteNet(LiteConfig(up_blocks=2, half_blocks=1))
     plain.load_state_dict(learned.net.state_dict())
     frame = frame_of(40, 56)
     three = LiteStyle(learned.style.means[:3], learned.style.stds[:3], learned.style.film_scale,
