@@ -1,8 +1,11 @@
 """Shared fixtures: a Stylizer with a seeded fresh decoder, small generated images on disk."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +15,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never read or write the user's caches: a network learned or statistics cached there by the
+# app would change what a test sees, and a test's would land in the user's folder. One folder for
+# the whole run (subprocesses inherit it); tests that need their own set ADAIN_CACHE_DIR themselves.
+_TEST_CACHE = tempfile.mkdtemp(prefix="adain-tests-cache-")
+os.environ["ADAIN_CACHE_DIR"] = _TEST_CACHE
+atexit.register(shutil.rmtree, _TEST_CACHE, ignore_errors=True)
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 

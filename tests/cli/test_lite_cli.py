@@ -136,7 +136,8 @@ def test_video_with_the_lite_model(files, tmp_path):
     write_video(clip, synthetic_clip(pattern_image(96, 128, seed=3), 5, (64, 48), seed=3), fps=10)
     out = tmp_path / "lite.mp4"
     assert main(["video", str(clip), "-o", str(out), "--style", str(files / "style.png"), "--device", "cpu",
-                 "--model", "lite", "--lite", str(files / "lite.safetensors"), "--stabilize", "off"]) == 0
+                 "--model", "lite", "--lite", str(files / "lite.safetensors"), "--stabilize", "off",
+                 "--no-learn"]) == 0  # learning first: tests/cli/test_learn_cli.py
     info = probe_video(out)
     assert (info.width, info.height) == (64, 48)
     lite = list(read_frames(out))
