@@ -49,6 +49,8 @@ VARIANTS = {
     # capacity: the learned copy grows residual blocks (identity at first)
     "v1 + 1 block at 1/2 (2.39 GMAC)": Recipe(half_blocks=1),
     "v1 + 2 blocks at 1/2 + 1 at 1/4 (3.10 GMAC)": Recipe(half_blocks=2, extra_up_blocks=1),
+    # crop scale: the style terms read whole-picture statistics on a 96² window at 128² crops
+    "v1 crop 224, batch 2": Recipe(crop=224, batch=2),
 }
 
 
