@@ -63,7 +63,7 @@ class Recipe:
     style_layers: int = 3  # VGG taps the style terms read: relu1_1 … relu{n}_1
     up_norms: bool = True
     # capacity the learned copy grows (identity at first, so it starts as the base network):
-    # residual blocks at ¼ on top of the base's, and at ½ (LiteConfig.half_blocks)
+    # residual blocks at ¼ and at ½ (LiteConfig.half_blocks) on top of the base network's
     extra_up_blocks: int = 0
     half_blocks: int = 0
 
@@ -216,7 +216,8 @@ class StyleLearner:
 
     def _start_student(self, x: torch.Tensor) -> None:
         r = self.recipe
-        config = replace(self.base_net.config, up_norms=r.up_norms, half_blocks=r.half_blocks,
+        config = replace(self.base_net.config, up_norms=r.up_norms,
+                         half_blocks=self.base_net.config.half_blocks + r.half_blocks,
                          up_blocks=self.base_net.config.up_blocks + r.extra_up_blocks)
         student = LiteNet(config)
         missing, unexpected = student.load_state_dict(self.base_net.state_dict(), strict=False)
