@@ -13,36 +13,11 @@ import time
 import numpy as np
 import pytest
 
-from engine.media.outputs.mjpeg import MjpegServer, ServerLimits
-from tests.media.test_mjpeg import server  # noqa: F401 - the fixture: servers on 127.0.0.1, stopped after
+from engine.media.outputs.mjpeg import ServerLimits
+from tests.media.test_mjpeg import Producer, server  # noqa: F401 - the fixture: servers on 127.0.0.1, stopped after
 
 TOKEN = "limits-token-123"
 REQUEST = b"GET /stream.mjpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
-
-
-class Producer:
-    """Puts 320×240 noise frames (~70 KB as JPEG, so socket buffers fill fast) at ``rate``."""
-
-    def __init__(self, server, rate=20.0):
-        self.server, self.rate = server, rate
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(2)
-
-    def _run(self):
-        rng, i = np.random.default_rng(0), 0
-        frames = [rng.integers(0, 256, (240, 320, 3), dtype=np.uint8) for _ in range(4)]
-        while not self._stop.is_set():
-            self.server.put(frames[i % 4].copy())
-            i += 1
-            self._stop.wait(1.0 / self.rate)
 
 
 def connect(port: int, source: str = "127.0.0.1", rcvbuf: int | None = None) -> socket.socket:
@@ -207,7 +182,7 @@ def test_headers_over_the_byte_cap_get_431_before_the_token_is_checked(server, s
 @pytest.mark.parametrize("slow_rate", [0, 6000], ids=["reads-nothing", "reads-6KB-per-s"])
 def test_a_new_viewer_is_served_within_2_s_while_slow_viewers_hold_every_slot(server, slow_rate):
     s = server(limits=ServerLimits(max_viewers=3))  # the default eviction, admission and send timeout
-    with Producer(s, rate=20):
+    with Producer(s, rate=20, size=(320, 240), noise=True):  # large JPEGs: socket buffers fill fast
         slow = [Viewer(s.port, rate=slow_rate) for _ in range(3)]
         assert wait_until(lambda: s.clients == 3, 3)
         time.sleep(1.5)  # their buffers are full: each one sits in a write
