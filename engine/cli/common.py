@@ -53,6 +53,7 @@ def use_learned(stylizer, args) -> None:
         from engine.runtime.learned import LearnedCache
 
         stylizer.learned_lookup = LearnedCache().get
+    stylizer.refresh_learned()  # styles set before this call get their learned network too
 
 
 def learned_note(stylizer) -> None:

@@ -107,9 +107,7 @@ def _use_or_learn(stylizer, args, styles) -> None:
     from engine.cli.common import use_learned
 
     use_learned(stylizer, args)
-    if stylizer.lite is None or not stylizer.use_learned or stylizer.learned_key() is None:
-        return
-    if stylizer.refresh_learned():  # the styles were set before the cache was attached
+    if stylizer.lite is None or not stylizer.use_learned or stylizer.learned_key() is None or stylizer.plan.learned:
         return
     from pathlib import Path
 
